@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright: q8s developers
+# MIT License (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: spec
+short_description: Hosts and groups of a q8s cluster, from its cluster spec
+version_added: 0.1.0
+description:
+  - Reads the q8s cluster spec, the same file the playbooks get with C(-e @cluster.yml)
+    whatever it is called, validates it, and builds the inventory of the cluster it
+    describes; control-plane hosts, QEMU hosts and the emulated guests (reached
+    through their QEMU host's port 2222).
+  - The spec is taken from the C(spec_file) option if set, otherwise from the C(-e @file)
+    arguments of the command line (the one file that has C(cluster_definition) or C(vm_types)).
+  - Upstream Q8S files with C(!ClusterData), C(!ClusterDefinition), C(!VmTypes) and
+    C(!VmType) tags are accepted unchanged.
+  - A spec with problems fails the inventory with one message listing every problem.
+  - Addresses come from the state file C(<state_dir>/hosts.json) that
+    C(playbooks/provision.yml) writes; before provisioning the hosts have no address.
+  - Every host gets the hostvar C(q8s_node); the group C(all) gets C(q8s_cluster), the
+    normalised spec.
+  - The inventory source must be a file whose name ends in C(q8s.yml) or C(q8s.yaml).
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: Marks this as an instance of the q8s.cluster.spec plugin.
+    required: true
+    choices: ['q8s.cluster.spec']
+    type: str
+  spec_file:
+    description:
+      - Path of the cluster spec. When unset, the spec passed with C(-e @file) is used.
+    type: path
+    env:
+      - name: Q8S_SPEC
+  state_dir:
+    description:
+      - Overrides the spec's C(state_dir), where C(hosts.json) and the cluster key live.
+    type: path
+    env:
+      - name: Q8S_STATE_DIR
+"""
+
+EXAMPLES = r"""
+# inventories/q8s.yml
+plugin: q8s.cluster.spec
+
+# then: ansible-inventory --graph -e @cluster.yml
+# or, with a fixed spec and extra groups:
+plugin: q8s.cluster.spec
+spec_file: ~/clusters/paper-50.yml
+keyed_groups:
+  - key: q8s_node.vm_type_spec.cpu_model | default(omit)
+    prefix: cpu
+"""
+
+import hashlib
+import json
+import os
+
+from ansible import context
+from ansible.errors import AnsibleParserError
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.parsing.yaml.loader import AnsibleLoader
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_spec
+
+display = Display()
+
+GUEST_SSH_PORT = 2222
+
+
+def _construct_upstream_object(loader, node):
+    return loader.construct_yaml_map(node)
+
+
+def register_upstream_tags():
+    """Teach Ansible's YAML loader the tags of upstream Q8S files (each is a plain mapping).
+
+    The plugin is imported before Ansible loads the extra vars of a playbook run, so
+    after this ``-e @cluster.yaml`` works for upstream files in playbooks too.
+    """
+    loader_class = type(AnsibleLoader(""))
+    for tag in q8s_spec.UPSTREAM_TAGS:
+        if tag not in loader_class.yaml_constructors:
+            loader_class.add_constructor(tag, _construct_upstream_object)
+
+
+register_upstream_tags()
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "q8s.cluster.spec"
+
+    def verify_file(self, path):
+        if not super(InventoryModule, self).verify_file(path):
+            return False
+        return path.endswith(("q8s.yml", "q8s.yaml"))
+
+    def _load_spec(self):
+        """Return (raw spec mapping, where it came from)."""
+        spec_file = self.get_option("spec_file")
+        if spec_file:
+            return self.loader.load_from_file(spec_file), spec_file
+        found = []
+        for extra in context.CLIARGS.get("extra_vars", ()) or ():
+            extra = to_text(extra)
+            if extra.startswith("@"):
+                data = self.loader.load_from_file(extra[1:])
+                if q8s_spec.is_spec(data):
+                    found.append((data, extra[1:]))
+        if len(found) > 1:
+            raise AnsibleParserError("q8s: more than one cluster spec given with -e: %s; pass exactly one" % ", ".join(f for _, f in found))
+        if found:
+            return found[0]
+        if q8s_spec.is_spec(self._vars):
+            return self._vars, "extra vars"
+        raise AnsibleParserError(
+            "q8s: no cluster spec given. Pass it as the playbooks get it: -e @cluster.yml "
+            "(or set spec_file in %s, or the Q8S_SPEC environment variable)" % self._source
+        )
+
+    def _load_addresses(self, state_dir):
+        path = os.path.join(os.path.expanduser(state_dir), "hosts.json")
+        if not os.path.exists(path):
+            return {}, None
+        try:
+            with open(path) as handle:
+                data = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise AnsibleParserError("q8s: cannot read the state file %s: %s; rerun playbooks/provision.yml to rewrite it" % (path, to_native(exc)))
+        hosts = data.get("hosts", data) if isinstance(data, dict) else None
+        if not isinstance(hosts, dict):
+            raise AnsibleParserError("q8s: the state file %s is not a mapping of server names to addresses" % path)
+        return dict((str(k), str(v) if v else None) for k, v in hosts.items()), path
+
+    def _build(self, raw):
+        try:
+            spec, warnings = q8s_spec.normalise(raw)
+        except q8s_spec.SpecError as exc:
+            raise AnsibleParserError(to_native(exc))
+        if self.get_option("state_dir"):
+            spec["state_dir"] = self.get_option("state_dir")
+        addresses, state_file = self._load_addresses(spec["state_dir"])
+        try:
+            nodes = q8s_spec.topology(spec, addresses)
+        except ValueError as exc:
+            raise AnsibleParserError("q8s: the addresses in %s do not fit the address plan: %s" % (state_file, to_native(exc)))
+        return {"spec": spec, "warnings": warnings, "nodes": nodes}
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path)
+        self._source = path
+        self._read_config_data(path)
+        raw, origin = self._load_spec()
+
+        state_dir = self.get_option("state_dir") or (raw.get("state_dir") if isinstance(raw, dict) else None) or ""
+        cache_key = self.get_cache_key(path)
+        digest = hashlib.sha256(json.dumps([origin, q8s_spec.plain(raw), self._state_stamp(raw, state_dir)], sort_keys=True, default=str).encode()).hexdigest()
+        use_cache = self.get_option("cache") and cache
+        result = None
+        if use_cache:
+            cached = self._cache.get(cache_key) if cache_key in self._cache else None
+            if isinstance(cached, dict) and cached.get("digest") == digest:
+                result = cached["result"]
+        if result is None:
+            result = self._build(raw)
+            if self.get_option("cache"):
+                self._cache[cache_key] = {"digest": digest, "result": result}
+        for warning in result["warnings"]:
+            display.warning("q8s spec %s: %s" % (origin, warning))
+        self._populate(result["spec"], result["nodes"])
+
+    @staticmethod
+    def _state_stamp(raw, state_dir):
+        name = raw.get("cluster_name", "q8s") if isinstance(raw, dict) else "q8s"
+        path = os.path.join(os.path.expanduser(state_dir or "~/.q8s/%s" % name), "hosts.json")
+        try:
+            return os.stat(path).st_mtime_ns
+        except OSError:
+            return None
+
+    def _populate(self, spec, nodes):
+        self.inventory.set_variable("all", "q8s_cluster", spec)
+        addresses = dict((name, node.get("host_address")) for name, _, node in nodes if node["role"] != "guest")
+        for name, groups, node in nodes:
+            self._add_host(name, groups, node, spec, addresses)
+
+    def _add_host(self, name, groups, node, spec, addresses):
+        for group in groups:
+            self.inventory.add_group(group)
+        self.inventory.add_host(name, group=groups[0])
+        for group in groups[1:]:
+            self.inventory.add_child(group, name)
+        hostvars = {
+            "q8s_node": node,
+            "ansible_ssh_private_key_file": os.path.join(spec["state_dir"], "id_ed25519"),
+        }
+        if node["role"] == "guest":
+            hostvars["ansible_user"] = spec["guest_user"]
+            hostvars["ansible_port"] = GUEST_SSH_PORT
+            address = addresses.get(node["qemu_host"])
+        else:
+            hostvars["ansible_user"] = spec["host_ssh_user"]
+            address = node.get("host_address")
+        if address:
+            hostvars["ansible_host"] = address
+        for key, value in hostvars.items():
+            self.inventory.set_variable(name, key, value)
+        strict = self.get_option("strict")
+        if self.get_option("compose"):
+            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
+        if self.get_option("groups"):
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
+        if self.get_option("keyed_groups"):
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)

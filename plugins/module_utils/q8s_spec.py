@@ -1,0 +1,726 @@
+# -*- coding: utf-8 -*-
+# Copyright: q8s developers
+# MIT License (see LICENSE)
+"""The q8s cluster spec: upstream-compatible parsing, normalisation and validation.
+
+``normalise(raw)`` takes the mapping a user wrote (the q8s format, or the original
+Q8S ``cluster.yaml`` with its ``!ClusterData`` tags already resolved to mappings) and
+returns ``(spec, warnings)``. Every problem found is collected and raised together in
+one :class:`SpecError`; each message names the field path, the bad value and the fix.
+
+Everything here is pure and unit-tested on its own.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import difflib
+import re
+
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing as addressing
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
+
+try:
+    import netaddr
+
+    HAS_NETADDR = True
+except ImportError:  # pragma: no cover
+    netaddr = None
+    HAS_NETADDR = False
+
+UPSTREAM_TAGS = ("!ClusterData", "!ClusterDefinition", "!VmTypes", "!VmType")
+
+DEFAULT_KUBERNETES_VERSION = "1.34.1"
+MIN_KUBERNETES_MINOR = 28
+DEFAULT_TCP_PORTS = [22, 80, 443, 2222, 2379, 2380, 6443, 8472, 10250, 10256, 10257, 10259]
+DEFAULT_UDP_PORTS = [8472]
+DEFAULT_GUEST_IMAGES = {
+    "x86_64": {
+        "source": "https://cloud-images.ubuntu.com/releases/24.04/release/ubuntu-24.04-server-cloudimg-amd64.img",
+        "checksum": "sha256:https://cloud-images.ubuntu.com/releases/24.04/release/SHA256SUMS",
+    },
+    "aarch64": {
+        "source": "https://cloud-images.ubuntu.com/releases/24.04/release/ubuntu-24.04-server-cloudimg-arm64.img",
+        "checksum": "sha256:https://cloud-images.ubuntu.com/releases/24.04/release/SHA256SUMS",
+    },
+}
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+CHECKSUM_ALGORITHMS = ("sha256", "sha384", "sha512")
+# Longest host name the plan builds from a cluster and a type: "<cluster>-<type>-<i>-host".
+MAX_HOSTNAME = 63
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
+_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+# Fields of the original Q8S that an Ansible design no longer needs: accepted, ignored.
+IGNORED_TOP = {"git_url": "the collection runs from the controller; nothing is cloned onto the nodes"}
+IGNORED_TYPE = {
+    "qemu_args": "it was a placeholder upstream and never used",
+    "qemu-args": "it was a placeholder upstream and never used",
+}
+
+TOP_FIELDS = (
+    # upstream Q8S
+    "git_url", "private_network_id", "remote_ip_prefix", "default_image_name",
+    "name_of_initial_instance", "security_groups", "required_tcp_ports",
+    "required_udp_ports", "worker_port_range_min", "worker_port_range_max",
+    "cluster_definition", "vm_types",
+    # q8s
+    "cluster_name", "provider", "kubernetes_version", "guest_images", "guest_address_pool",
+    "guest_gateway_offset", "pod_network_cidr", "service_cidr", "admin_cidr",
+    "host_ssh_user", "guest_user", "state_dir", "control_plane_endpoint",
+)
+DEFINITION_FIELDS = ("master_node_flavor", "number_additional_master_nodes", "worker")
+TYPE_FIELDS = (
+    "architecture", "num_cpus", "cpu_model", "machine_model", "ram", "storage",
+    "openstack_flavor", "labels", "taints", "accel", "qemu_args", "qemu-args",
+)
+IMAGE_FIELDS = ("source", "checksum")
+TAINT_FIELDS = ("key", "value", "effect")
+PROVIDERS = ("openstack", "local")
+ACCELERATORS = ("tcg", "kvm")
+
+
+_MISSING = object()
+
+
+class SpecError(ValueError):
+    """A spec with one or more problems; ``errors`` holds one message per problem."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super(SpecError, self).__init__(format_errors(self.errors))
+
+
+def format_errors(errors):
+    count = len(errors)
+    head = "cluster spec: %d problem%s found, nothing was created:" % (count, "" if count == 1 else "s")
+    return "\n".join([head] + ["  - %s" % e for e in errors])
+
+
+def plain(value):
+    """Strip Ansible's tagged/unsafe wrappers: plain dict, list, str, int, bool, None."""
+    if isinstance(value, dict):
+        return dict((plain(k), plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _show(value):
+    if isinstance(value, str):
+        return repr(value)
+    return "%r" % (value,)
+
+
+def _typename(value):
+    return {
+        dict: "a mapping", list: "a list", str: "a string", int: "an integer",
+        float: "a number", bool: "a boolean", type(None): "empty",
+    }.get(type(value), type(value).__name__)
+
+
+def is_spec(data):
+    """Whether a mapping looks like a cluster spec (used to pick it out of extra vars)."""
+    return isinstance(data, dict) and ("cluster_definition" in data or "vm_types" in data)
+
+
+class _Checker:
+    def __init__(self):
+        self.errors = []
+        self.warnings = []
+
+    def error(self, path, value, problem, fix):
+        if value is _MISSING:
+            self.errors.append("%s: %s. Fix: %s" % (path, problem, fix))
+        else:
+            self.errors.append("%s: %s (got %s). Fix: %s" % (path, problem, _show(value), fix))
+
+    def warn(self, path, message):
+        self.warnings.append("%s: %s" % (path, message))
+
+    def unknown_keys(self, path, data, allowed):
+        for key in data:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            fix = "did you mean '%s'?" % close[0] if close else "remove it; known fields are %s" % ", ".join(
+                a for a in allowed if not a.startswith("qemu")
+            )
+            self.error("%s.%s" % (path, key) if path else str(key), _MISSING, "unknown field", fix)
+
+    def mapping(self, path, value, required=True):
+        if value is None or value is _MISSING:
+            if required:
+                self.error(path, _MISSING, "is required", "add the %s section" % path)
+            return None
+        if not isinstance(value, dict):
+            self.error(path, value, "must be a mapping, not %s" % _typename(value), "write it as key: value pairs")
+            return None
+        return value
+
+    def string(self, path, value, default=None, required=False, empty_ok=False):
+        if value is None or value is _MISSING:
+            if required:
+                self.error(path, _MISSING, "is required", "set %s" % path)
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.error(path, value, "must be a string, not %s" % _typename(value), "quote the value")
+            return default
+        value = str(value)
+        if not value.strip() and not empty_ok:
+            if required:
+                self.error(path, value, "must not be empty", "set %s" % path)
+            return default
+        return value
+
+    def integer(self, path, value, minimum=None, maximum=None, default=None, required=False):
+        if value is None or value is _MISSING:
+            if required:
+                self.error(path, _MISSING, "is required", "set %s to a whole number" % path)
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value.strip())
+            else:
+                self.error(path, value, "must be a whole number, not %s" % _typename(value), "write a number without quotes or units")
+                return default
+        if minimum is not None and value < minimum:
+            self.error(path, value, "must be at least %d" % minimum, "use a value of %d or more" % minimum)
+            return default
+        if maximum is not None and value > maximum:
+            self.error(path, value, "must be at most %d" % maximum, "use a value of %d or less" % maximum)
+            return default
+        return value
+
+    def cidr(self, path, value, default=None, required=False):
+        text = self.string(path, value, required=required)
+        if text is None:
+            return default
+        if not HAS_NETADDR:
+            raise SpecError(["the Python library 'netaddr' is required on the controller: pip install netaddr"])
+        try:
+            net = netaddr.IPNetwork(text)
+        except (netaddr.AddrFormatError, ValueError, TypeError):
+            self.error(path, value, "is not a CIDR", "write an IPv4 network such as 10.0.0.0/24")
+            return default
+        if net.version != 4 or "/" not in text:
+            self.error(path, value, "is not an IPv4 CIDR", "write an IPv4 network with its prefix, such as 10.0.0.0/24")
+            return default
+        if net.ip != net.network:
+            self.error(path, value, "has host bits set", "use the network address %s" % net.cidr)
+            return default
+        return str(net.cidr)
+
+    def ports(self, path, value, default):
+        if value is None or value is _MISSING:
+            return list(default)
+        if not isinstance(value, list):
+            self.error(path, value, "must be a list of port numbers", "write one port per line as '- 6443'")
+            return list(default)
+        out = []
+        for i, port in enumerate(value):
+            p = self.integer("%s[%d]" % (path, i), port, minimum=1, maximum=65535)
+            if p is not None and p not in out:
+                out.append(p)
+        return out
+
+
+def _dns_label(checker, path, value, what, fix_example):
+    if value is None:
+        return None
+    if not _DNS_LABEL.match(value) or len(value) > MAX_HOSTNAME:
+        suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-") or fix_example
+        checker.error(
+            path,
+            value,
+            "%s must be a hostname-safe name (lowercase letters, digits and '-', not starting or ending with '-')" % what,
+            "use '%s'" % suggestion,
+        )
+        return None
+    return value
+
+
+def _labels(checker, path, value):
+    data = checker.mapping(path, value, required=False)
+    if data is None:
+        return {}
+    out = {}
+    for key, val in data.items():
+        key = str(key)
+        prefix, _, name = key.rpartition("/")
+        if (prefix and (len(prefix) > 253 or not _LABEL_PREFIX.match(prefix))) or not name or len(name) > 63 or not _LABEL_NAME.match(name):
+            checker.error("%s.%s" % (path, key), _MISSING, "is not a valid Kubernetes label key", "use [prefix/]name with letters, digits, '-', '_' and '.'")
+            continue
+        if isinstance(val, bool):
+            val = "true" if val else "false"
+        text = "" if val is None else str(val)
+        if len(text) > 63 or (text and not _LABEL_NAME.match(text)):
+            checker.error("%s.%s" % (path, key), val, "is not a valid Kubernetes label value", "use at most 63 letters, digits, '-', '_' or '.'")
+            continue
+        out[key] = text
+    return out
+
+
+def _taints(checker, path, value):
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        checker.error(path, value, "must be a list of taints", "write '- {key: example.com/slow, effect: NoSchedule}'")
+        return []
+    out = []
+    for i, item in enumerate(value):
+        ipath = "%s[%d]" % (path, i)
+        data = checker.mapping(ipath, item)
+        if data is None:
+            continue
+        checker.unknown_keys(ipath, data, TAINT_FIELDS)
+        key = checker.string(ipath + ".key", data.get("key", _MISSING), required=True)
+        effect = checker.string(ipath + ".effect", data.get("effect", _MISSING), required=True)
+        taint_value = checker.string(ipath + ".value", data.get("value"), empty_ok=True)
+        if effect is not None and effect not in TAINT_EFFECTS:
+            close = difflib.get_close_matches(effect, TAINT_EFFECTS, n=1, cutoff=0.5)
+            checker.error(ipath + ".effect", effect, "is not a taint effect", "use one of %s%s" % (
+                ", ".join(TAINT_EFFECTS), " (did you mean '%s'?)" % close[0] if close else ""))
+            continue
+        if key is not None and effect is not None:
+            taint = {"key": key, "effect": effect}
+            if taint_value:
+                taint["value"] = taint_value
+            out.append(taint)
+    return out
+
+
+def _cpu_model(checker, path, arch, model):
+    if model is None or arch is None:
+        return model
+    if model in models.CPU_MODELS[arch]:
+        return model
+    other = [a for a in models.architecture_of_model(model) if a != arch]
+    if model == "host":
+        checker.error(path, model, "'host' does not exist under TCG and q8s emulates every worker",
+                      "name a concrete %s model such as %s" % (arch, "EPYC-Rome" if arch == "x86_64" else "cortex-a72"))
+    elif other:
+        checker.error(path, model, "is a %s CPU model, but the type's architecture is %s" % (other[0], arch),
+                      "choose a %s model (for example %s) or change architecture to %s" % (
+                          arch, ", ".join(_examples(arch)), other[0]))
+    else:
+        lowered = dict((m.lower(), m) for m in models.CPU_MODELS[arch])
+        close = difflib.get_close_matches(model.lower(), list(lowered), n=3, cutoff=0.5)
+        hint = ", ".join(lowered[c] for c in close) if close else ", ".join(_examples(arch))
+        checker.error(path, model, "is not a QEMU %s CPU model" % arch, "did you mean %s? (see docs/cluster-spec.md for the full table)" % hint)
+    return None
+
+
+def _examples(arch):
+    return ("EPYC-Rome", "Skylake-Server", "qemu64") if arch == "x86_64" else ("cortex-a57", "cortex-a72", "neoverse-n1")
+
+
+def _vm_type(checker, name, data):
+    path = "vm_types.%s" % name
+    data = checker.mapping(path, data)
+    if data is None:
+        return None
+    checker.unknown_keys(path, data, TYPE_FIELDS)
+    for key, why in IGNORED_TYPE.items():
+        if key in data:
+            checker.warn("%s.%s" % (path, key), "ignored: %s" % why)
+    raw_arch = data.get("architecture", _MISSING)
+    arch = None
+    if raw_arch is _MISSING or raw_arch is None:
+        checker.error(path + ".architecture", _MISSING, "is required", "set it to x86_64 or arm_64")
+    else:
+        arch = models.canonical_architecture(raw_arch)
+        if arch is None:
+            checker.error(path + ".architecture", raw_arch, "is not a supported architecture", "use x86_64 or arm_64 (aarch64 and arm64 are accepted too)")
+    cpu_model = checker.string(path + ".cpu_model", data.get("cpu_model", _MISSING), required=True)
+    cpu_model = _cpu_model(checker, path + ".cpu_model", arch, cpu_model)
+    num_cpus = checker.integer(path + ".num_cpus", data.get("num_cpus", _MISSING), minimum=1, maximum=128, required=True)
+    ram = checker.integer(path + ".ram", data.get("ram", _MISSING), minimum=256, maximum=1048576, required=True)
+    storage = checker.integer(path + ".storage", data.get("storage", _MISSING), minimum=3, maximum=65536, required=True)
+    flavor = checker.string(path + ".openstack_flavor", data.get("openstack_flavor"))
+    machine = checker.string(path + ".machine_model", data.get("machine_model"))
+    if arch is not None:
+        if machine is None:
+            machine = models.DEFAULT_MACHINE[arch]
+        elif not models.machine_model_valid(arch, machine):
+            if arch == "x86_64" and machine == "virt":
+                checker.warn(path + ".machine_model", "'virt' is not an x86_64 machine (upstream Q8S ignored this field); using q35")
+                machine = "q35"
+            else:
+                checker.error(path + ".machine_model", machine, "is not a QEMU %s machine model" % arch,
+                              "use one of %s (or a versioned one such as %s7.2)" % (
+                                  ", ".join(models.MACHINE_MODELS[arch]), models.MACHINE_VERSION_PREFIXES[arch][0]))
+                machine = None
+    accel = checker.string(path + ".accel", data.get("accel"), default="tcg")
+    if accel not in ACCELERATORS:
+        checker.error(path + ".accel", accel, "is not an accelerator", "use tcg (full emulation, the default) or kvm")
+        accel = "tcg"
+    return {
+        "name": name,
+        "architecture": arch,
+        "debian_arch": models.DEBIAN_ARCH.get(arch),
+        "num_cpus": num_cpus,
+        "cpu_model": cpu_model,
+        "machine_model": machine,
+        "ram": ram,
+        "storage": storage,
+        "openstack_flavor": flavor,
+        "labels": _labels(checker, path + ".labels", data.get("labels")),
+        "taints": _taints(checker, path + ".taints", data.get("taints")),
+        "accel": accel,
+    }
+
+
+def _vm_types(checker, raw):
+    data = checker.mapping("vm_types", raw)
+    if data is None:
+        return {}
+    # Upstream wraps the types in a `types` key (its !VmTypes object); q8s accepts both.
+    if list(data) == ["types"] and isinstance(data["types"], dict):
+        data = data["types"]
+    if not data:
+        checker.error("vm_types", _MISSING, "defines no vm type", "add at least one type, for example x86-small")
+        return {}
+    out = {}
+    for name, spec in data.items():
+        name = str(name)
+        if _dns_label(checker, "vm_types.%s" % name, name, "a vm type name", "x86-small") is None:
+            continue
+        vm_type = _vm_type(checker, name, spec)
+        if vm_type is not None:
+            out[name] = vm_type
+    return out
+
+
+def _definition(checker, raw, vm_types, provider):
+    data = checker.mapping("cluster_definition", raw)
+    if data is None:
+        return {"master_node_flavor": None, "number_additional_master_nodes": 0, "worker": {}}
+    checker.unknown_keys("cluster_definition", data, DEFINITION_FIELDS)
+    flavor = checker.string("cluster_definition.master_node_flavor", data.get("master_node_flavor", _MISSING),
+                            required=provider == "openstack")
+    extra = checker.integer("cluster_definition.number_additional_master_nodes",
+                            data.get("number_additional_master_nodes"), minimum=0, maximum=10, default=0)
+    if extra is not None and extra % 2 == 1:
+        checker.warn("cluster_definition.number_additional_master_nodes",
+                     "%d extra control planes make %d in all; etcd tolerates no more failures with an even count than with one fewer" % (extra, extra + 1))
+    workers = {}
+    raw_workers = checker.mapping("cluster_definition.worker", data.get("worker", _MISSING))
+    if raw_workers is not None:
+        for name, count in raw_workers.items():
+            name = str(name)
+            path = "cluster_definition.worker.%s" % name
+            if name not in vm_types:
+                close = difflib.get_close_matches(name, list(vm_types), n=1, cutoff=0.6)
+                checker.error(path, _MISSING, "names a vm type that vm_types does not define",
+                              "did you mean '%s'?" % close[0] if close else "define %s under vm_types or use one of %s" % (
+                                  name, ", ".join(sorted(vm_types)) or "(none defined)"))
+                continue
+            count = checker.integer(path, count, minimum=0, maximum=100000, required=True)
+            if count is not None:
+                workers[name] = count
+        if raw_workers and workers and not sum(workers.values()):
+            checker.error("cluster_definition.worker", raw_workers, "asks for no worker at all", "give at least one vm type a count of 1 or more")
+        elif not raw_workers:
+            checker.error("cluster_definition.worker", raw_workers, "asks for no worker at all", "map a vm type name to a count, for example x86-small: 2")
+    for name in vm_types:
+        if name not in workers:
+            checker.warn("vm_types.%s" % name, "defined but not used in cluster_definition.worker")
+    return {"master_node_flavor": flavor, "number_additional_master_nodes": extra or 0, "worker": workers}
+
+
+def _guest_images(checker, raw, used_arches):
+    images = dict((arch, dict(v)) for arch, v in DEFAULT_GUEST_IMAGES.items())
+    data = checker.mapping("guest_images", raw, required=False)
+    if data is None:
+        return images
+    for key, value in data.items():
+        arch = models.canonical_architecture(key)
+        path = "guest_images.%s" % key
+        if arch is None:
+            checker.error(path, _MISSING, "is not an architecture", "use x86_64 or aarch64 as keys")
+            continue
+        entry = checker.mapping(path, value)
+        if entry is None:
+            continue
+        checker.unknown_keys(path, entry, IMAGE_FIELDS)
+        source = checker.string(path + ".source", entry.get("source", _MISSING), required=True)
+        checksum = checker.string(path + ".checksum", entry.get("checksum", _MISSING), required=True)
+        if checksum is not None:
+            algo, _, digest = checksum.partition(":")
+            if algo not in CHECKSUM_ALGORITHMS or not digest:
+                checker.error(path + ".checksum", checksum, "is not '<algorithm>:<hex digest or URL of a SUMS file>'",
+                              "write for example sha256:0123abcd... with one of %s" % ", ".join(CHECKSUM_ALGORITHMS))
+                checksum = None
+            elif "://" not in digest and (not _HEX.match(digest) or len(digest) != _HEX_LENGTH[algo]):
+                checker.error(path + ".checksum", checksum, "is not a %s hex digest (%d hex digits)" % (algo, _HEX_LENGTH[algo]),
+                              "copy the digest from the image's SUMS file")
+                checksum = None
+        if source is not None and checksum is not None:
+            images[arch] = {"source": source, "checksum": checksum}
+    return images
+
+
+def _networks(checker, raw, host_count, provider):
+    host_network = checker.cidr("remote_ip_prefix", raw.get("remote_ip_prefix", _MISSING), required=True)
+    pod = checker.cidr("pod_network_cidr", raw.get("pod_network_cidr"), default="10.244.0.0/16")
+    service = checker.cidr("service_cidr", raw.get("service_cidr"), default="10.96.0.0/12")
+    admin = checker.cidr("admin_cidr", raw.get("admin_cidr"))
+    gateway_offset = checker.integer("guest_gateway_offset", raw.get("guest_gateway_offset"), minimum=1, default=1)
+    pool = None
+    if raw.get("guest_address_pool") is not None:
+        pool = checker.cidr("guest_address_pool", raw.get("guest_address_pool"))
+    elif host_network is not None:
+        prefix = int(host_network.split("/")[1])
+        if prefix < 10:
+            checker.error("remote_ip_prefix", host_network, "is larger than the default guest pool 100.64.0.0/10",
+                          "set guest_address_pool to a private network of the same prefix length")
+        else:
+            pool = addressing.default_guest_pool(host_network)
+    if host_network is not None and pool is not None:
+        host_net, pool_net = netaddr.IPNetwork(host_network), netaddr.IPNetwork(pool)
+        if host_net.prefixlen != pool_net.prefixlen:
+            checker.error("guest_address_pool", pool, "must have the same prefix length as remote_ip_prefix (%s)" % host_network,
+                          "use a /%d, for example %s" % (host_net.prefixlen, addressing.default_guest_pool(host_network)))
+            pool = None
+        elif gateway_offset is not None and gateway_offset >= pool_net.size - 1:
+            checker.error("guest_gateway_offset", gateway_offset, "lies outside the guest pool %s" % pool, "use 1")
+        if host_count is not None and host_net.size - 3 < host_count:
+            checker.error("remote_ip_prefix", host_network,
+                          "has room for %d servers, but the cluster needs %d" % (max(host_net.size - 3, 0), host_count),
+                          "use a larger tenant network (for example /%d) or fewer nodes" % _prefix_for(host_count + 3))
+        if pool is not None and not any(pool_net in netaddr.IPNetwork(r) for r in PRIVATE_RANGES):
+            checker.warn("guest_address_pool", "%s is public address space; guests will shadow whoever owns it" % pool)
+    named = [("remote_ip_prefix", host_network), ("guest_address_pool", pool), ("pod_network_cidr", pod), ("service_cidr", service)]
+    for i, (name_a, a) in enumerate(named):
+        for name_b, b in named[i + 1:]:
+            if a is None or b is None:
+                continue
+            na, nb = netaddr.IPNetwork(a), netaddr.IPNetwork(b)
+            if na.first <= nb.last and nb.first <= na.last:
+                checker.error(name_b, b, "overlaps %s (%s)" % (name_a, a), "choose a range that overlaps none of remote_ip_prefix, guest_address_pool, pod_network_cidr and service_cidr")
+    return {
+        "host_network": host_network,
+        "guest_pool": pool,
+        "guest_gateway_offset": gateway_offset or 1,
+        "guest_gateway": addressing.guest_gateway(pool, gateway_offset or 1) if pool and gateway_offset else None,
+        "pod_network_cidr": pod,
+        "service_cidr": service,
+        "admin_cidr": admin,
+    }
+
+
+def _prefix_for(count):
+    prefix = 32
+    while (1 << (32 - prefix)) < count and prefix > 8:
+        prefix -= 1
+    return prefix
+
+
+def _kubernetes_version(checker, raw):
+    value = raw.get("kubernetes_version")
+    if value is None:
+        return DEFAULT_KUBERNETES_VERSION
+    if isinstance(value, float):
+        checker.error("kubernetes_version", value, "lost its patch level: YAML read it as a number", "quote it and give all three parts, such as '1.34.1'")
+        return None
+    text = checker.string("kubernetes_version", value)
+    if text is None:
+        return None
+    match = _VERSION.match(text)
+    if not match:
+        checker.error("kubernetes_version", value, "is not a Kubernetes release", "write major.minor.patch, such as '%s'" % DEFAULT_KUBERNETES_VERSION)
+        return None
+    major, minor = int(match.group(1)), int(match.group(2))
+    if major != 1 or minor < MIN_KUBERNETES_MINOR:
+        checker.error("kubernetes_version", value, "is older than pkgs.k8s.io serves (1.%d)" % MIN_KUBERNETES_MINOR,
+                      "use 1.%d.0 or newer" % MIN_KUBERNETES_MINOR)
+        return None
+    return "%s.%s.%s" % match.groups()
+
+
+def normalise(raw):
+    """Validate and normalise a raw spec mapping. Returns ``(spec, warnings)``.
+
+    Raises :class:`SpecError` listing every problem at once.
+    """
+    raw = plain(raw)
+    checker = _Checker()
+    if not isinstance(raw, dict):
+        raise SpecError(["(top level): the spec must be a mapping, not %s. Fix: start from examples/cluster.yml" % _typename(raw)])
+    checker.unknown_keys("", raw, TOP_FIELDS)
+    for key, why in IGNORED_TOP.items():
+        if key in raw:
+            checker.warn(key, "ignored: %s" % why)
+
+    provider = checker.string("provider", raw.get("provider"), default="openstack")
+    if provider not in PROVIDERS:
+        checker.error("provider", provider, "is not a provider", "use openstack or local")
+        provider = "openstack"
+    name = checker.string("cluster_name", raw.get("cluster_name"), default="q8s")
+    name = _dns_label(checker, "cluster_name", name, "the cluster name", "q8s")
+    if name is not None and len(name) > 30:
+        checker.error("cluster_name", name, "is longer than 30 characters", "shorten it; every server and guest name starts with it")
+        name = None
+
+    vm_types = _vm_types(checker, raw.get("vm_types", _MISSING))
+    definition = _definition(checker, raw.get("cluster_definition", _MISSING), vm_types, provider)
+    if name is not None:
+        longest = {}
+        for type_name, count in definition["worker"].items():
+            host_name = "%s-%s-%d-host" % (name, type_name, max(count, 1))
+            if len(host_name) > MAX_HOSTNAME:
+                longest[type_name] = host_name
+        for type_name, host_name in sorted(longest.items()):
+            checker.error("vm_types.%s" % type_name, _MISSING, "makes the host name '%s' longer than %d characters" % (host_name, MAX_HOSTNAME),
+                          "shorten the vm type name or cluster_name")
+
+    initial = checker.string("name_of_initial_instance", raw.get("name_of_initial_instance"))
+    if initial is not None:
+        _dns_label(checker, "name_of_initial_instance", initial, "the initial instance name", "q8s-master")
+    worker_count = sum(definition["worker"].values())
+    host_count = worker_count + definition["number_additional_master_nodes"] + 1
+    net = _networks(checker, raw, host_count, provider)
+
+    private_network = checker.string("private_network_id", raw.get("private_network_id"))
+    if provider == "openstack" and private_network is None:
+        checker.error("private_network_id", raw.get("private_network_id", _MISSING) if raw.get("private_network_id") is not None else _MISSING,
+                      "is required for the openstack provider", "set it to the ID or name of your tenant network (openstack network list)")
+    security_groups = raw.get("security_groups")
+    if security_groups is None:
+        security_groups = []
+    elif not isinstance(security_groups, list) or not all(isinstance(g, str) and g for g in security_groups):
+        checker.error("security_groups", security_groups, "must be a list of security group names", "write one name per line as '- default'")
+        security_groups = []
+    cluster_group = "%s-cluster" % (name or "q8s")
+    extra_groups = [g for g in security_groups if g != cluster_group]
+
+    tcp = checker.ports("required_tcp_ports", raw.get("required_tcp_ports"), DEFAULT_TCP_PORTS)
+    udp = checker.ports("required_udp_ports", raw.get("required_udp_ports"), DEFAULT_UDP_PORTS)
+    pmin = checker.integer("worker_port_range_min", raw.get("worker_port_range_min"), minimum=1, maximum=65535, default=30000)
+    pmax = checker.integer("worker_port_range_max", raw.get("worker_port_range_max"), minimum=1, maximum=65535, default=32767)
+    if pmin is not None and pmax is not None and pmin > pmax:
+        checker.error("worker_port_range_min", pmin, "is above worker_port_range_max (%d)" % pmax, "swap the two values")
+
+    used_arches = set(t["architecture"] for n, t in vm_types.items() if n in definition["worker"] and t["architecture"])
+    images = _guest_images(checker, raw.get("guest_images"), used_arches)
+    version = _kubernetes_version(checker, raw)
+    host_user = checker.string("host_ssh_user", raw.get("host_ssh_user"), default="ubuntu")
+    guest_user = checker.string("guest_user", raw.get("guest_user"), default="q8s")
+    for field, user in (("host_ssh_user", host_user), ("guest_user", guest_user)):
+        if user is not None and not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", user):
+            checker.error(field, user, "is not a valid Linux user name", "use lowercase letters, digits, '_' and '-'")
+    if guest_user == "root":
+        checker.error("guest_user", guest_user, "must not be root", "use an unprivileged name such as q8s; it gets sudo")
+    state_dir = checker.string("state_dir", raw.get("state_dir"), default="~/.q8s/%s" % (name or "q8s"))
+    endpoint = checker.string("control_plane_endpoint", raw.get("control_plane_endpoint"))
+    if endpoint is not None and not re.match(r"^[A-Za-z0-9.-]+(:\d{1,5})?$", endpoint):
+        checker.error("control_plane_endpoint", endpoint, "is not host[:port]", "give a DNS name or address of a VIP or load balancer, such as 10.0.0.5:6443")
+    default_image = checker.string("default_image_name", raw.get("default_image_name"))
+    if provider == "openstack" and default_image is None:
+        checker.error("default_image_name", _MISSING, "is required for the openstack provider", "name the Ubuntu image for the hosts (openstack image list)")
+    if provider == "openstack":
+        for type_name in definition["worker"]:
+            if type_name in vm_types and vm_types[type_name]["openstack_flavor"] is None:
+                checker.error("vm_types.%s.openstack_flavor" % type_name, _MISSING, "is required for the openstack provider",
+                              "name the flavor of the host that runs this type's guest (openstack flavor list)")
+
+    if checker.errors:
+        raise SpecError(checker.errors)
+
+    spec = {
+        "cluster_name": name,
+        "provider": provider,
+        "kubernetes_version": version,
+        "private_network_id": private_network,
+        "default_image_name": default_image,
+        "name_of_initial_instance": initial,
+        "cluster_security_group": cluster_group,
+        "security_groups": extra_groups,
+        "required_tcp_ports": tcp,
+        "required_udp_ports": udp,
+        "worker_port_range_min": pmin,
+        "worker_port_range_max": pmax,
+        "master_node_flavor": definition["master_node_flavor"],
+        "number_additional_master_nodes": definition["number_additional_master_nodes"],
+        "worker": definition["worker"],
+        "vm_types": dict((n, t) for n, t in vm_types.items() if n in definition["worker"]),
+        "guest_images": images,
+        "host_ssh_user": host_user,
+        "guest_user": guest_user,
+        "state_dir": state_dir,
+        "control_plane_endpoint": endpoint,
+    }
+    spec.update(net)
+    return spec, checker.warnings
+
+
+def group_name(kind, value):
+    """An inventory group name from a vm type or architecture (``-`` is not allowed)."""
+    return "q8s_%s_%s" % (kind, re.sub(r"[^A-Za-z0-9_]", "_", value))
+
+
+def topology(spec, addresses=None):
+    """Every inventory host of a normalised spec, with its groups and ``q8s_node`` vars.
+
+    ``addresses`` maps server names to their addresses (from the state file written by
+    provisioning); hosts without one get no address. Returns a list of
+    ``(name, groups, q8s_node)`` in a stable order.
+    """
+    addresses = addresses or {}
+    name = spec["cluster_name"]
+    cluster_group = "q8s_cluster_%s" % re.sub(r"[^A-Za-z0-9_]", "_", name)
+    nodes = []
+    initial = spec["name_of_initial_instance"] or "%s-cp-0" % name
+    control_planes = [(initial, True)] + [("%s-cp-%d" % (name, i), False) for i in range(1, spec["number_additional_master_nodes"] + 1)]
+    for host, is_initial in control_planes:
+        groups = ["q8s_control_plane", "q8s_control_plane_initial" if is_initial else "q8s_control_plane_extra", cluster_group]
+        nodes.append((host, groups, {
+            "role": "control_plane",
+            "initial": is_initial,
+            "adopted": bool(is_initial and spec["name_of_initial_instance"]),
+            "host_address": addresses.get(host),
+        }))
+    host_addresses = {}
+    pairs = []
+    for type_name in sorted(spec["worker"]):
+        vm_type = spec["vm_types"][type_name]
+        for i in range(1, spec["worker"][type_name] + 1):
+            guest = "%s-%s-%d" % (name, type_name, i)
+            host = guest + "-host"
+            host_addresses[host] = addresses.get(host)
+            pairs.append((type_name, vm_type, host, guest))
+    placed = addressing.plan(host_addresses, spec["host_network"], spec["guest_pool"], spec["guest_gateway_offset"])
+    for type_name, vm_type, host, guest in pairs:
+        place = placed.get(host, {})
+        common = {
+            "vm_type": type_name,
+            "vm_type_spec": vm_type,
+            "qemu_host": host,
+            "guest": guest,
+            "host_address": place.get("host_address"),
+            "guest_address": place.get("guest_address"),
+            "guest_gateway": spec["guest_gateway"],
+            "guest_prefix": int(spec["guest_pool"].split("/")[1]),
+        }
+        type_group = group_name("type", type_name)
+        host_node = dict(common, role="qemu_host")
+        guest_node = dict(common, role="guest")
+        nodes.append((host, ["q8s_qemu_hosts", type_group, cluster_group], host_node))
+        nodes.append((guest, ["q8s_emulated_workers", type_group, group_name("arch", vm_type["architecture"]), cluster_group], guest_node))
+    return nodes
