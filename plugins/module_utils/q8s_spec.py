@@ -158,6 +158,7 @@ class _Checker:
             if key in allowed:
                 continue
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            close = close or [a for a in allowed if len(str(key)) >= 3 and (a.startswith(str(key)) or str(key).startswith(a))][:1]
             fix = "did you mean '%s'?" % close[0] if close else "remove it; known fields are %s" % ", ".join(
                 a for a in allowed if not a.startswith("qemu")
             )
@@ -315,8 +316,8 @@ def _cpu_model(checker, path, arch, model):
         checker.error(path, model, "'host' does not exist under TCG and q8s emulates every worker",
                       "name a concrete %s model such as %s" % (arch, "EPYC-Rome" if arch == "x86_64" else "cortex-a72"))
     elif other:
-        checker.error(path, model, "is a %s CPU model, but the type's architecture is %s" % (other[0], arch),
-                      "choose a %s model (for example %s) or change architecture to %s" % (
+        checker.error(path, model, "is an %s CPU model, but the type's architecture is %s" % (other[0], arch),
+                      "choose an %s model (for example %s) or change architecture to %s" % (
                           arch, ", ".join(_examples(arch)), other[0]))
     else:
         lowered = dict((m.lower(), m) for m in models.CPU_MODELS[arch])

@@ -1,0 +1,53 @@
+"""Recorded inputs for the inventory plugin and how to run `ansible-inventory` on them.
+
+Shared by test_inventory.py and regen_golden.py, so the golden files and the test
+always run the same command.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+GOLDEN = os.path.join(HERE, "golden")
+BIN = os.path.dirname(sys.executable)
+
+# name: (spec file relative to ROOT, state dir relative to ROOT or None)
+CASES = {
+    "cluster": ("examples/cluster.yml", "tests/unit/fixtures/state-none"),
+    "cluster-provisioned": ("examples/cluster.yml", "tests/unit/fixtures/state-demo"),
+    "paper-50": ("examples/paper-50.yml", "tests/unit/fixtures/state-none"),
+    "upstream": ("tests/unit/fixtures/upstream-cluster.yaml", "tests/unit/fixtures/state-none"),
+}
+
+
+def env(state_dir=None):
+    environ = dict(os.environ)
+    environ["ANSIBLE_CONFIG"] = os.path.join(ROOT, "ansible.cfg")
+    environ["ANSIBLE_INVENTORY_CACHE"] = "False"
+    environ["ANSIBLE_NOCOLOR"] = "1"
+    environ["PATH"] = BIN + os.pathsep + environ.get("PATH", "")
+    environ.pop("Q8S_SPEC", None)
+    environ.pop("Q8S_STATE_DIR", None)
+    if state_dir:
+        environ["Q8S_STATE_DIR"] = os.path.join(ROOT, state_dir)
+    return environ
+
+
+def run(args, state_dir=None):
+    return subprocess.run(args, cwd=ROOT, env=env(state_dir), capture_output=True, text=True, check=False)
+
+
+def inventory_list(spec, state_dir):
+    proc = run(["ansible-inventory", "--list", "--export", "-e", "@" + spec], state_dir)
+    if proc.returncode != 0:
+        raise AssertionError("ansible-inventory failed:\n%s\n%s" % (proc.stdout, proc.stderr))
+    # absolute paths depend on where the checkout lives
+    text = proc.stdout.replace(ROOT + "/", "<root>/")
+    return json.loads(text)
+
+
+def golden_path(name):
+    return os.path.join(GOLDEN, name + ".json")

@@ -1,0 +1,165 @@
+"""The inventory plugin q8s.cluster.spec, through the real ansible-inventory/ansible-playbook."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from inventory_cases import CASES, ROOT, golden_path, inventory_list, run
+
+from ansible_collections.q8s.cluster.plugins.inventory.spec import InventoryModule
+
+BAD = "tests/unit/fixtures/bad-cluster.yml"
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("q8s.yml", True),
+        ("q8s.yaml", True),
+        ("lab.q8s.yml", True),
+        ("cluster_q8s.yaml", True),
+        ("q8s.json", False),
+        ("cluster.yml", False),
+        ("q8s.yml.bak", False),
+        ("inventory.ini", False),
+    ],
+)
+def test_verify_file(tmp_path, name, expected):
+    path = tmp_path / name
+    path.write_text("plugin: q8s.cluster.spec\n")
+    assert InventoryModule().verify_file(str(path)) is expected
+
+
+def test_verify_file_missing(tmp_path):
+    assert InventoryModule().verify_file(str(tmp_path / "q8s.yml")) is False
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_inventory(case):
+    spec, state_dir = CASES[case]
+    with open(golden_path(case)) as handle:
+        expected = json.load(handle)
+    assert inventory_list(spec, state_dir) == expected, "regenerate with `make golden` if the change is intended"
+
+
+def test_paper_inventory_shape():
+    data = inventory_list(*CASES["paper-50"])
+    assert len(data["q8s_emulated_workers"]["hosts"]) == 50
+    assert len(data["q8s_qemu_hosts"]["hosts"]) == 50
+    assert len(data["q8s_arch_aarch64"]["hosts"]) == 20
+    assert len(data["q8s_arch_x86_64"]["hosts"]) == 30
+    assert data["q8s_control_plane_extra"]["hosts"] == ["paper50-cp-1", "paper50-cp-2"]
+    assert data["q8s_control_plane_initial"]["hosts"] == ["paper50-cp-0"]
+
+
+def test_graph_from_checkout():
+    proc = run(["ansible-inventory", "--graph", "-e", "@examples/cluster.yml"])
+    assert proc.returncode == 0, proc.stderr
+    assert "@q8s_emulated_workers:" in proc.stdout and "demo-arm-mid-1" in proc.stdout
+
+
+def test_bad_spec_fails_inventory_with_every_problem():
+    proc = run(["ansible-inventory", "--list", "-e", "@" + BAD])
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "3 problems found" in out
+    assert "cluster_name: " in out and "'demo-cluster'" in out
+    assert "vm_types.x86-small.cpu_model: " in out and "aarch64" in out
+    assert "vm_types.x86-small.colour: unknown field" in out
+    assert "demo" not in proc.stdout
+
+
+def test_bad_spec_fails_playbook_before_any_task(tmp_path):
+    marker = tmp_path / "touched"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- name: Would create something\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Touch\n      ansible.builtin.file:\n        path: %s\n        state: touch\n        mode: '0644'\n" % marker
+    )
+    proc = run(["ansible-playbook", str(playbook), "-e", "@" + BAD])
+    assert proc.returncode != 0
+    assert "vm_types.x86-small.cpu_model" in proc.stdout + proc.stderr
+    assert not marker.exists()
+
+
+def test_upstream_tags_work_in_playbook_extra_vars(tmp_path):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- name: Read the spec\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Show\n      ansible.builtin.debug:\n"
+        "        msg: \"{{ cluster_definition.worker['arm-mid'] }} {{ q8s_cluster.cluster_name }} {{ groups['q8s_qemu_hosts'] | length }}\"\n"
+    )
+    proc = run(["ansible-playbook", str(playbook), "-e", "@tests/unit/fixtures/upstream-cluster.yaml"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '"msg": "1 q8s 2"' in proc.stdout
+    assert "git_url: ignored" in proc.stderr + proc.stdout
+
+
+def test_no_spec_is_an_error():
+    proc = run(["ansible-inventory", "--list"])
+    assert proc.returncode != 0
+    assert "no cluster spec given" in proc.stdout + proc.stderr
+
+
+def test_two_specs_is_an_error():
+    proc = run(["ansible-inventory", "--list", "-e", "@examples/cluster.yml", "-e", "@examples/paper-50.yml"])
+    assert proc.returncode != 0
+    assert "more than one cluster spec" in proc.stdout + proc.stderr
+
+
+def test_other_extra_vars_are_not_the_spec():
+    proc = run(["ansible-inventory", "--graph", "-e", "@examples/cluster.yml", "-e", "q8s_teardown_confirm=true"])
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_spec_file_option(tmp_path):
+    source = tmp_path / "lab.q8s.yml"
+    source.write_text(
+        "plugin: q8s.cluster.spec\nspec_file: %s/examples/paper-50.yml\n"
+        "keyed_groups:\n  - key: q8s_node.vm_type_spec.cpu_model | default('none')\n    prefix: cpu\n" % ROOT
+    )
+    proc = run(["ansible-inventory", "-i", str(source), "--list", "--export"])
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert len(data["cpu_cortex_a57"]["hosts"]) == 40
+    assert len(data["cpu_EPYC_Rome"]["hosts"]) == 60
+
+
+def test_broken_state_file(tmp_path):
+    (tmp_path / "hosts.json").write_text("{not json")
+    proc = run(["ansible-inventory", "--list", "-e", "@examples/cluster.yml"], state_dir=str(tmp_path))
+    assert proc.returncode != 0
+    assert "cannot read the state file" in proc.stdout + proc.stderr
+
+
+def test_state_address_outside_the_plan(tmp_path):
+    (tmp_path / "hosts.json").write_text(json.dumps({"hosts": {"demo-x86-small-1-host": "10.9.9.9"}}))
+    proc = run(["ansible-inventory", "--list", "-e", "@examples/cluster.yml"], state_dir=str(tmp_path))
+    assert proc.returncode != 0
+    assert "outside the host network" in proc.stdout + proc.stderr
+
+
+def test_inventory_cache_is_used_and_invalidated(tmp_path, monkeypatch):
+    state = tmp_path / "state"
+    shutil.copytree(os.path.join(ROOT, "tests/unit/fixtures/state-demo"), str(state))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ANSIBLE_INVENTORY_CACHE_PLUGIN", "ansible.builtin.jsonfile")
+    monkeypatch.setenv("ANSIBLE_INVENTORY_CACHE_CONNECTION", str(cache))
+
+    def listing():
+        args = ["env", "ANSIBLE_INVENTORY_CACHE=True", "ansible-inventory", "--list", "--export", "-e", "@examples/cluster.yml"]
+        proc = run(args, state_dir=str(state))
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    first = listing()
+    assert os.listdir(str(cache)), "the plugin wrote nothing to the inventory cache"
+    assert listing() == first
+    data = json.loads((state / "hosts.json").read_text())
+    data["hosts"]["demo-x86-small-1-host"] = "10.254.1.99"
+    (state / "hosts.json").write_text(json.dumps(data))
+    os.utime(str(state / "hosts.json"), ns=(1, 1))
+    third = listing()
+    assert third["_meta"]["hostvars"]["demo-x86-small-1"]["q8s_node"]["guest_address"]["__ansible_unsafe"] == "100.64.0.99"
