@@ -67,19 +67,47 @@ IGNORED_TYPE = {
 
 TOP_FIELDS = (
     # upstream Q8S
-    "git_url", "private_network_id", "remote_ip_prefix", "default_image_name",
-    "name_of_initial_instance", "security_groups", "required_tcp_ports",
-    "required_udp_ports", "worker_port_range_min", "worker_port_range_max",
-    "cluster_definition", "vm_types",
+    "git_url",
+    "private_network_id",
+    "remote_ip_prefix",
+    "default_image_name",
+    "name_of_initial_instance",
+    "security_groups",
+    "required_tcp_ports",
+    "required_udp_ports",
+    "worker_port_range_min",
+    "worker_port_range_max",
+    "cluster_definition",
+    "vm_types",
     # q8s
-    "cluster_name", "provider", "kubernetes_version", "guest_images", "guest_address_pool",
-    "guest_gateway_offset", "pod_network_cidr", "service_cidr", "admin_cidr",
-    "host_ssh_user", "guest_user", "state_dir", "control_plane_endpoint",
+    "cluster_name",
+    "provider",
+    "kubernetes_version",
+    "guest_images",
+    "guest_address_pool",
+    "guest_gateway_offset",
+    "pod_network_cidr",
+    "service_cidr",
+    "admin_cidr",
+    "host_ssh_user",
+    "guest_user",
+    "state_dir",
+    "control_plane_endpoint",
 )
 DEFINITION_FIELDS = ("master_node_flavor", "number_additional_master_nodes", "worker")
 TYPE_FIELDS = (
-    "architecture", "num_cpus", "cpu_model", "machine_model", "ram", "storage",
-    "openstack_flavor", "labels", "taints", "accel", "qemu_args", "qemu-args",
+    "architecture",
+    "num_cpus",
+    "cpu_model",
+    "machine_model",
+    "ram",
+    "storage",
+    "openstack_flavor",
+    "labels",
+    "taints",
+    "accel",
+    "qemu_args",
+    "qemu-args",
 )
 IMAGE_FIELDS = ("source", "checksum")
 TAINT_FIELDS = ("key", "value", "effect")
@@ -129,8 +157,13 @@ def _show(value):
 
 def _typename(value):
     return {
-        dict: "a mapping", list: "a list", str: "a string", int: "an integer",
-        float: "a number", bool: "a boolean", type(None): "empty",
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        type(None): "empty",
     }.get(type(value), type(value).__name__)
 
 
@@ -159,9 +192,7 @@ class _Checker:
                 continue
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             close = close or [a for a in allowed if len(str(key)) >= 3 and (a.startswith(str(key)) or str(key).startswith(a))][:1]
-            fix = "did you mean '%s'?" % close[0] if close else "remove it; known fields are %s" % ", ".join(
-                a for a in allowed if not a.startswith("qemu")
-            )
+            fix = "did you mean '%s'?" % close[0] if close else "remove it; known fields are %s" % ", ".join(a for a in allowed if not a.startswith("qemu"))
             self.error("%s.%s" % (path, key) if path else str(key), _MISSING, "unknown field", fix)
 
     def mapping(self, path, value, required=True):
@@ -295,8 +326,12 @@ def _taints(checker, path, value):
         taint_value = checker.string(ipath + ".value", data.get("value"), empty_ok=True)
         if effect is not None and effect not in TAINT_EFFECTS:
             close = difflib.get_close_matches(effect, TAINT_EFFECTS, n=1, cutoff=0.5)
-            checker.error(ipath + ".effect", effect, "is not a taint effect", "use one of %s%s" % (
-                ", ".join(TAINT_EFFECTS), " (did you mean '%s'?)" % close[0] if close else ""))
+            checker.error(
+                ipath + ".effect",
+                effect,
+                "is not a taint effect",
+                "use one of %s%s" % (", ".join(TAINT_EFFECTS), " (did you mean '%s'?)" % close[0] if close else ""),
+            )
             continue
         if key is not None and effect is not None:
             taint = {"key": key, "effect": effect}
@@ -313,12 +348,19 @@ def _cpu_model(checker, path, arch, model):
         return model
     other = [a for a in models.architecture_of_model(model) if a != arch]
     if model == "host":
-        checker.error(path, model, "'host' does not exist under TCG and q8s emulates every worker",
-                      "name a concrete %s model such as %s" % (arch, "EPYC-Rome" if arch == "x86_64" else "cortex-a72"))
+        checker.error(
+            path,
+            model,
+            "'host' does not exist under TCG and q8s emulates every worker",
+            "name a concrete %s model such as %s" % (arch, "EPYC-Rome" if arch == "x86_64" else "cortex-a72"),
+        )
     elif other:
-        checker.error(path, model, "is an %s CPU model, but the type's architecture is %s" % (other[0], arch),
-                      "choose an %s model (for example %s) or change architecture to %s" % (
-                          arch, ", ".join(_examples(arch)), other[0]))
+        checker.error(
+            path,
+            model,
+            "is an %s CPU model, but the type's architecture is %s" % (other[0], arch),
+            "choose an %s model (for example %s) or change architecture to %s" % (arch, ", ".join(_examples(arch)), other[0]),
+        )
     else:
         lowered = dict((m.lower(), m) for m in models.CPU_MODELS[arch])
         close = difflib.get_close_matches(model.lower(), list(lowered), n=3, cutoff=0.5)
@@ -363,9 +405,12 @@ def _vm_type(checker, name, data):
                 checker.warn(path + ".machine_model", "'virt' is not an x86_64 machine (upstream Q8S ignored this field); using q35")
                 machine = "q35"
             else:
-                checker.error(path + ".machine_model", machine, "is not a QEMU %s machine model" % arch,
-                              "use one of %s (or a versioned one such as %s7.2)" % (
-                                  ", ".join(models.MACHINE_MODELS[arch]), models.MACHINE_VERSION_PREFIXES[arch][0]))
+                checker.error(
+                    path + ".machine_model",
+                    machine,
+                    "is not a QEMU %s machine model" % arch,
+                    "use one of %s (or a versioned one such as %s7.2)" % (", ".join(models.MACHINE_MODELS[arch]), models.MACHINE_VERSION_PREFIXES[arch][0]),
+                )
                 machine = None
     accel = checker.string(path + ".accel", data.get("accel"), default="tcg")
     if accel not in ACCELERATORS:
@@ -413,13 +458,13 @@ def _definition(checker, raw, vm_types, provider):
     if data is None:
         return {"master_node_flavor": None, "number_additional_master_nodes": 0, "worker": {}}
     checker.unknown_keys("cluster_definition", data, DEFINITION_FIELDS)
-    flavor = checker.string("cluster_definition.master_node_flavor", data.get("master_node_flavor", _MISSING),
-                            required=provider == "openstack")
-    extra = checker.integer("cluster_definition.number_additional_master_nodes",
-                            data.get("number_additional_master_nodes"), minimum=0, maximum=10, default=0)
+    flavor = checker.string("cluster_definition.master_node_flavor", data.get("master_node_flavor", _MISSING), required=provider == "openstack")
+    extra = checker.integer("cluster_definition.number_additional_master_nodes", data.get("number_additional_master_nodes"), minimum=0, maximum=10, default=0)
     if extra is not None and extra % 2 == 1:
-        checker.warn("cluster_definition.number_additional_master_nodes",
-                     "%d extra control planes make %d in all; etcd tolerates no more failures with an even count than with one fewer" % (extra, extra + 1))
+        checker.warn(
+            "cluster_definition.number_additional_master_nodes",
+            "%d extra control planes make %d in all; etcd tolerates no more failures with an even count than with one fewer" % (extra, extra + 1),
+        )
     workers = {}
     raw_workers = checker.mapping("cluster_definition.worker", data.get("worker", _MISSING))
     if raw_workers is not None:
@@ -428,9 +473,14 @@ def _definition(checker, raw, vm_types, provider):
             path = "cluster_definition.worker.%s" % name
             if name not in vm_types:
                 close = difflib.get_close_matches(name, list(vm_types), n=1, cutoff=0.6)
-                checker.error(path, _MISSING, "names a vm type that vm_types does not define",
-                              "did you mean '%s'?" % close[0] if close else "define %s under vm_types or use one of %s" % (
-                                  name, ", ".join(sorted(vm_types)) or "(none defined)"))
+                checker.error(
+                    path,
+                    _MISSING,
+                    "names a vm type that vm_types does not define",
+                    "did you mean '%s'?" % close[0]
+                    if close
+                    else "define %s under vm_types or use one of %s" % (name, ", ".join(sorted(vm_types)) or "(none defined)"),
+                )
                 continue
             count = checker.integer(path, count, minimum=0, maximum=100000, required=True)
             if count is not None:
@@ -465,12 +515,20 @@ def _guest_images(checker, raw, used_arches):
         if checksum is not None:
             algo, _, digest = checksum.partition(":")
             if algo not in CHECKSUM_ALGORITHMS or not digest:
-                checker.error(path + ".checksum", checksum, "is not '<algorithm>:<hex digest or URL of a SUMS file>'",
-                              "write for example sha256:0123abcd... with one of %s" % ", ".join(CHECKSUM_ALGORITHMS))
+                checker.error(
+                    path + ".checksum",
+                    checksum,
+                    "is not '<algorithm>:<hex digest or URL of a SUMS file>'",
+                    "write for example sha256:0123abcd... with one of %s" % ", ".join(CHECKSUM_ALGORITHMS),
+                )
                 checksum = None
             elif "://" not in digest and (not _HEX.match(digest) or len(digest) != _HEX_LENGTH[algo]):
-                checker.error(path + ".checksum", checksum, "is not a %s hex digest (%d hex digits)" % (algo, _HEX_LENGTH[algo]),
-                              "copy the digest from the image's SUMS file")
+                checker.error(
+                    path + ".checksum",
+                    checksum,
+                    "is not a %s hex digest (%d hex digits)" % (algo, _HEX_LENGTH[algo]),
+                    "copy the digest from the image's SUMS file",
+                )
                 checksum = None
         if source is not None and checksum is not None:
             images[arch] = {"source": source, "checksum": checksum}
@@ -489,32 +547,48 @@ def _networks(checker, raw, host_count, provider):
     elif host_network is not None:
         prefix = int(host_network.split("/")[1])
         if prefix < 10:
-            checker.error("remote_ip_prefix", host_network, "is larger than the default guest pool 100.64.0.0/10",
-                          "set guest_address_pool to a private network of the same prefix length")
+            checker.error(
+                "remote_ip_prefix",
+                host_network,
+                "is larger than the default guest pool 100.64.0.0/10",
+                "set guest_address_pool to a private network of the same prefix length",
+            )
         else:
             pool = addressing.default_guest_pool(host_network)
     if host_network is not None and pool is not None:
         host_net, pool_net = netaddr.IPNetwork(host_network), netaddr.IPNetwork(pool)
         if host_net.prefixlen != pool_net.prefixlen:
-            checker.error("guest_address_pool", pool, "must have the same prefix length as remote_ip_prefix (%s)" % host_network,
-                          "use a /%d, for example %s" % (host_net.prefixlen, addressing.default_guest_pool(host_network)))
+            checker.error(
+                "guest_address_pool",
+                pool,
+                "must have the same prefix length as remote_ip_prefix (%s)" % host_network,
+                "use a /%d, for example %s" % (host_net.prefixlen, addressing.default_guest_pool(host_network)),
+            )
             pool = None
         elif gateway_offset is not None and gateway_offset >= pool_net.size - 1:
             checker.error("guest_gateway_offset", gateway_offset, "lies outside the guest pool %s" % pool, "use 1")
         if host_count is not None and host_net.size - 3 < host_count:
-            checker.error("remote_ip_prefix", host_network,
-                          "has room for %d servers, but the cluster needs %d" % (max(host_net.size - 3, 0), host_count),
-                          "use a larger tenant network (for example /%d) or fewer nodes" % _prefix_for(host_count + 3))
+            checker.error(
+                "remote_ip_prefix",
+                host_network,
+                "has room for %d servers, but the cluster needs %d" % (max(host_net.size - 3, 0), host_count),
+                "use a larger tenant network (for example /%d) or fewer nodes" % _prefix_for(host_count + 3),
+            )
         if pool is not None and not any(pool_net in netaddr.IPNetwork(r) for r in PRIVATE_RANGES):
             checker.warn("guest_address_pool", "%s is public address space; guests will shadow whoever owns it" % pool)
     named = [("remote_ip_prefix", host_network), ("guest_address_pool", pool), ("pod_network_cidr", pod), ("service_cidr", service)]
     for i, (name_a, a) in enumerate(named):
-        for name_b, b in named[i + 1:]:
+        for name_b, b in named[i + 1 :]:
             if a is None or b is None:
                 continue
             na, nb = netaddr.IPNetwork(a), netaddr.IPNetwork(b)
             if na.first <= nb.last and nb.first <= na.last:
-                checker.error(name_b, b, "overlaps %s (%s)" % (name_a, a), "choose a range that overlaps none of remote_ip_prefix, guest_address_pool, pod_network_cidr and service_cidr")
+                checker.error(
+                    name_b,
+                    b,
+                    "overlaps %s (%s)" % (name_a, a),
+                    "choose a range that overlaps none of remote_ip_prefix, guest_address_pool, pod_network_cidr and service_cidr",
+                )
     return {
         "host_network": host_network,
         "guest_pool": pool,
@@ -549,8 +623,9 @@ def _kubernetes_version(checker, raw):
         return None
     major, minor = int(match.group(1)), int(match.group(2))
     if major != 1 or minor < MIN_KUBERNETES_MINOR:
-        checker.error("kubernetes_version", value, "is older than pkgs.k8s.io serves (1.%d)" % MIN_KUBERNETES_MINOR,
-                      "use 1.%d.0 or newer" % MIN_KUBERNETES_MINOR)
+        checker.error(
+            "kubernetes_version", value, "is older than pkgs.k8s.io serves (1.%d)" % MIN_KUBERNETES_MINOR, "use 1.%d.0 or newer" % MIN_KUBERNETES_MINOR
+        )
         return None
     return "%s.%s.%s" % match.groups()
 
@@ -588,8 +663,12 @@ def normalise(raw):
             if len(host_name) > MAX_HOSTNAME:
                 longest[type_name] = host_name
         for type_name, host_name in sorted(longest.items()):
-            checker.error("vm_types.%s" % type_name, _MISSING, "makes the host name '%s' longer than %d characters" % (host_name, MAX_HOSTNAME),
-                          "shorten the vm type name or cluster_name")
+            checker.error(
+                "vm_types.%s" % type_name,
+                _MISSING,
+                "makes the host name '%s' longer than %d characters" % (host_name, MAX_HOSTNAME),
+                "shorten the vm type name or cluster_name",
+            )
 
     initial = checker.string("name_of_initial_instance", raw.get("name_of_initial_instance"))
     if initial is not None:
@@ -600,8 +679,12 @@ def normalise(raw):
 
     private_network = checker.string("private_network_id", raw.get("private_network_id"))
     if provider == "openstack" and private_network is None:
-        checker.error("private_network_id", raw.get("private_network_id", _MISSING) if raw.get("private_network_id") is not None else _MISSING,
-                      "is required for the openstack provider", "set it to the ID or name of your tenant network (openstack network list)")
+        checker.error(
+            "private_network_id",
+            raw.get("private_network_id", _MISSING) if raw.get("private_network_id") is not None else _MISSING,
+            "is required for the openstack provider",
+            "set it to the ID or name of your tenant network (openstack network list)",
+        )
     security_groups = raw.get("security_groups")
     if security_groups is None:
         security_groups = []
@@ -638,8 +721,12 @@ def normalise(raw):
     if provider == "openstack":
         for type_name in definition["worker"]:
             if type_name in vm_types and vm_types[type_name]["openstack_flavor"] is None:
-                checker.error("vm_types.%s.openstack_flavor" % type_name, _MISSING, "is required for the openstack provider",
-                              "name the flavor of the host that runs this type's guest (openstack flavor list)")
+                checker.error(
+                    "vm_types.%s.openstack_flavor" % type_name,
+                    _MISSING,
+                    "is required for the openstack provider",
+                    "name the flavor of the host that runs this type's guest (openstack flavor list)",
+                )
 
     if checker.errors:
         raise SpecError(checker.errors)
@@ -691,12 +778,18 @@ def topology(spec, addresses=None):
     control_planes = [(initial, True)] + [("%s-cp-%d" % (name, i), False) for i in range(1, spec["number_additional_master_nodes"] + 1)]
     for host, is_initial in control_planes:
         groups = ["q8s_control_plane", "q8s_control_plane_initial" if is_initial else "q8s_control_plane_extra", cluster_group]
-        nodes.append((host, groups, {
-            "role": "control_plane",
-            "initial": is_initial,
-            "adopted": bool(is_initial and spec["name_of_initial_instance"]),
-            "host_address": addresses.get(host),
-        }))
+        nodes.append(
+            (
+                host,
+                groups,
+                {
+                    "role": "control_plane",
+                    "initial": is_initial,
+                    "adopted": bool(is_initial and spec["name_of_initial_instance"]),
+                    "host_address": addresses.get(host),
+                },
+            )
+        )
     host_addresses = {}
     pairs = []
     for type_name in sorted(spec["worker"]):

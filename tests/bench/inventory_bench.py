@@ -82,7 +82,7 @@ def timed(args, env, repeat):
     times = []
     for _ in range(repeat):
         start = time.monotonic()
-        proc = subprocess.run(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+        proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         times.append(time.monotonic() - start)
         if proc.returncode != 0:
             raise SystemExit("failed: %s\n%s" % (" ".join(args), proc.stderr[-2000:]))
@@ -126,7 +126,9 @@ def main():
     print("  ratio plugin/static      : %.2f (goal <= 1.5)" % ratio)
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"name": "inventory", "workers": args.workers, "plugin_s": plugin_time, "static_s": static_time, "ratio": ratio, "goal": "<= 1.5"}, handle)
+            json.dump(
+                {"name": "inventory", "workers": args.workers, "plugin_s": plugin_time, "static_s": static_time, "ratio": ratio, "goal": "<= 1.5"}, handle
+            )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,11 @@ def test_build_install_and_use(tmp_path):
     # the plugin that answered is the installed copy, not the checkout
     proc = subprocess.run(
         [os.path.join(BIN, "ansible-doc"), "-t", "inventory", "q8s.cluster.spec", "--json"],
-        cwd=str(project), env=environ, capture_output=True, text=True, check=False,
+        cwd=str(project),
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert str(installed) in proc.stdout

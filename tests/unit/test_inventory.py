@@ -6,9 +6,8 @@ import shutil
 
 import pytest
 
-from inventory_cases import CASES, ROOT, golden_path, inventory_list, run
-
 from ansible_collections.q8s.cluster.plugins.inventory.spec import InventoryModule
+from inventory_cases import CASES, ROOT, golden_path, inventory_list, run
 
 BAD = "tests/unit/fixtures/bad-cluster.yml"
 

@@ -1,6 +1,5 @@
 """The cluster spec: parsing, normalisation and validation."""
 
-import copy
 import os
 
 import pytest
@@ -282,9 +281,12 @@ def test_topology_before_provisioning():
     names = [n for n, _, _ in nodes]
     assert names == [
         "demo-cp-0",
-        "demo-arm-mid-1-host", "demo-arm-mid-1",
-        "demo-x86-small-1-host", "demo-x86-small-1",
-        "demo-x86-small-2-host", "demo-x86-small-2",
+        "demo-arm-mid-1-host",
+        "demo-arm-mid-1",
+        "demo-x86-small-1-host",
+        "demo-x86-small-1",
+        "demo-x86-small-2-host",
+        "demo-x86-small-2",
     ]
     by_name = dict((n, (g, v)) for n, g, v in nodes)
     groups, node = by_name["demo-arm-mid-1"]
