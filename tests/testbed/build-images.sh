@@ -1,0 +1,188 @@
+#!/bin/bash
+# Build the q8s test bed images, cached under /var/cache/q8s:
+#   guest images  Debian 12 (bookworm) amd64 / arm64 with cloud-init, qcow2
+#                 images/debian-12-<arch>.qcow2 (+ .sha256), symlinks to hashed files
+#   host images   podman images localhost/q8s-host:base (systemd, python3, iptables)
+#                 and localhost/q8s-host:virt (base + QEMU/libvirt preinstalled)
+# Every artefact is keyed by a hash of the shell functions and package lists that
+# produce it, so editing this script rebuilds exactly what changed.  The rootfs
+# tarballs are kept: rebuilding a disk from them takes seconds.
+#
+# usage: build-images.sh [amd64] [arm64] [host]      (default: all three)
+set -euo pipefail
+
+CACHE=${Q8S_CACHE:-/var/cache/q8s}
+SUITE=bookworm
+MIRROR=${Q8S_MIRROR:-http://deb.debian.org/debian}
+mkdir -p "$CACHE/rootfs" "$CACHE/images" "$CACHE/tmp"
+
+log() { printf '[build %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+h() { sha256sum | cut -c1-12; }
+
+GUEST_PKGS="linux-image-cloud-ARCH,systemd-sysv,udev,dbus,cloud-init,cloud-guest-utils,fdisk,\
+openssh-server,sudo,ifupdown,isc-dhcp-client,iproute2,netbase,locales,ca-certificates,\
+procps,iputils-ping,netcat-openbsd,python3"
+HOST_PKGS="systemd,systemd-sysv,dbus,udev,python3,python3-apt,iptables,iproute2,procps,\
+openssh-client,ca-certificates,netcat-openbsd,sudo,kmod,less,iputils-ping,gnupg"
+VIRT_PKGS="qemu-system-x86,qemu-system-arm,qemu-efi-aarch64,qemu-utils,libvirt-daemon-system,\
+libvirt-clients,dnsmasq-base,python3-libvirt,python3-lxml,python3-pycdlib,iperf3"
+
+# Runs inside the guest rootfs (chroot), any architecture.
+guest_customize() {
+  set -e
+  mkdir -p /etc/cloud/cloud.cfg.d
+  printf 'datasource_list: [ NoCloud, None ]\n' > /etc/cloud/cloud.cfg.d/90-q8s-datasource.cfg
+  sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+  locale-gen
+  printf 'LANG=en_US.UTF-8\n' > /etc/default/locale
+  printf 'LABEL=root / ext4 defaults,errors=remount-ro 0 1\n' > /etc/fstab
+  printf 'auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n' > /etc/network/interfaces
+  rm -f /etc/ssh/ssh_host_*
+  : > /etc/machine-id
+  rm -f /var/lib/dbus/machine-id
+  printf 'debian\n' > /etc/hostname
+  apt-get clean
+  rm -rf /var/lib/apt/lists/*
+}
+
+# Runs inside the host rootfs (chroot): a stand-in for an OpenStack VM.
+host_customize() {
+  set -e
+  : > /etc/machine-id
+  printf 'q8s-host\n' > /etc/hostname
+  # No getty on a container console; no udev triggers fighting the host.
+  systemctl mask getty@tty1.service console-getty.service systemd-udevd.service \
+    systemd-udev-trigger.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
+    systemd-resolved.service 2>/dev/null || true
+  apt-get clean
+  rm -rf /var/lib/apt/lists/*
+}
+
+rootfs() { # arch pkgs customize-fn extra-name -> prints tarball path
+  local arch=$1 pkgs=$2 fn=$3 name=$4
+  local key; key=$( { echo "$SUITE $arch $pkgs"; declare -f "$fn"; } | h)
+  local tar="$CACHE/rootfs/$name-$arch-$key.tar"
+  if [[ ! -s $tar ]]; then
+    log "mmdebstrap $name $arch (key $key)"
+    local t0=$SECONDS
+    local hook; hook="$(declare -f "$fn"); $fn"
+    mmdebstrap --variant=minbase --architectures="$arch" --include="$pkgs" \
+      --customize-hook="chroot \"\$1\" /bin/bash -c '$(printf '%s' "$hook" | sed "s/'/'\\\\''/g")'" \
+      "$SUITE" "${tar%.tar}.part.tar" "$MIRROR" >&2
+    mv "${tar%.tar}.part.tar" "$tar"
+    log "rootfs $name $arch built in $((SECONDS - t0)) s"
+  fi
+  printf '%s\n' "$tar"
+}
+
+kver() { tar -tf "$1" | sed -n 's#^\./boot/vmlinuz-##p' | sort -V | tail -1; }
+
+# Fill a partition (byte offset, size) of a raw disk with an ext4 fs from a tarball.
+fill_root() { # disk offset size tar mnt
+  local disk=$1 off=$2 size=$3 tar=$4 mnt=$5 dev
+  dev=$(losetup --find --show --offset "$off" --sizelimit "$size" "$disk")
+  mkfs.ext4 -q -F -L root -O ^orphan_file,^metadata_csum_seed "$dev" 2>/dev/null ||
+    mkfs.ext4 -q -F -L root "$dev"
+  mkdir -p "$mnt"
+  mount "$dev" "$mnt"
+  tar -xpf "$tar" -C "$mnt" --numeric-owner
+  printf '%s\n' "$dev"
+}
+
+disk_amd64() { # tar out
+  local tar=$1 out=$2 k raw="$out.raw" mnt="$CACHE/tmp/mnt-amd64" dev
+  k=$(kver "$tar")
+  rm -f "$raw"; truncate -s 2G "$raw"
+  printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$raw"
+  dev=$(fill_root "$raw" $((2048 * 512)) $((2 * 1024 * 1024 * 1024 - 2048 * 512)) "$tar" "$mnt")
+  mkdir -p "$mnt/boot/extlinux"
+  cat > "$mnt/boot/extlinux/extlinux.conf" <<CFG
+DEFAULT debian
+TIMEOUT 1
+PROMPT 0
+LABEL debian
+  LINUX /boot/vmlinuz-$k
+  INITRD /boot/initrd.img-$k
+  APPEND root=LABEL=root ro console=tty0 console=ttyS0,115200n8
+CFG
+  extlinux --install "$mnt/boot/extlinux" >/dev/null
+  umount "$mnt"; losetup -d "$dev"
+  dd if=/usr/lib/syslinux/mbr/mbr.bin of="$raw" bs=440 count=1 conv=notrunc status=none
+  qemu-img convert -O qcow2 "$raw" "$out"; rm -f "$raw"
+}
+
+disk_arm64() { # tar out
+  local tar=$1 out=$2 k raw="$out.raw" mnt="$CACHE/tmp/mnt-arm64" dev esp="$out.esp"
+  k=$(kver "$tar")
+  rm -f "$raw" "$esp"; truncate -s 2G "$raw"
+  printf 'label: gpt\nstart=2048, size=204800, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp\nstart=206848, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root\n' |
+    sfdisk -q "$raw"
+  dev=$(fill_root "$raw" $((206848 * 512)) $((2 * 1024 * 1024 * 1024 - 206848 * 512 - 34 * 512)) "$tar" "$mnt")
+  cat > "$mnt/tmp/q8s-grub.cfg" <<CFG
+search --no-floppy --label root --set=root
+set timeout=0
+linux /boot/vmlinuz-$k root=LABEL=root ro console=tty0 console=ttyAMA0,115200n8
+initrd /boot/initrd.img-$k
+boot
+CFG
+  chroot "$mnt" grub-mkimage -O arm64-efi -o /tmp/BOOTAA64.EFI -c /tmp/q8s-grub.cfg -p /boot/grub \
+    part_gpt part_msdos ext2 fat search search_label linux normal boot echo efi_gop configfile gzio
+  mkfs.vfat -C -n ESP "$esp" 102400 >/dev/null
+  mmd -i "$esp" ::EFI ::EFI/BOOT
+  mcopy -i "$esp" "$mnt/tmp/BOOTAA64.EFI" ::EFI/BOOT/BOOTAA64.EFI
+  rm -f "$mnt/tmp/BOOTAA64.EFI" "$mnt/tmp/q8s-grub.cfg"
+  umount "$mnt"; losetup -d "$dev"
+  dd if="$esp" of="$raw" bs=1M seek=1 conv=notrunc status=none; rm -f "$esp"
+  qemu-img convert -O qcow2 "$raw" "$out"; rm -f "$raw"
+}
+
+guest() { # arch
+  local arch=$1 pkgs=${GUEST_PKGS//ARCH/$1}
+  [[ $arch == arm64 ]] && pkgs+=",grub-efi-arm64-bin"
+  local t0=$SECONDS tar key out link
+  tar=$(rootfs "$arch" "$pkgs" guest_customize debian-12-guest)
+  key=$( { basename "$tar"; declare -f fill_root kver "disk_$arch"; } | h)
+  out="$CACHE/images/debian-12-$arch-$key.qcow2"
+  link="$CACHE/images/debian-12-$arch.qcow2"
+  if [[ ! -s $out ]]; then
+    log "disk $arch (key $key)"
+    local t1=$SECONDS
+    "disk_$arch" "$tar" "$out.part.qcow2"
+    mv "$out.part.qcow2" "$out"
+    log "disk $arch built in $((SECONDS - t1)) s"
+  fi
+  if [[ ! -s $out.sha256 ]]; then sha256sum "$out" | cut -d' ' -f1 > "$out.sha256"; fi
+  ln -sfn "$(basename "$out")" "$link"
+  ln -sfn "$(basename "$out").sha256" "$link.sha256"
+  log "guest $arch ready: $link ($(du -h "$out" | cut -f1), $((SECONDS - t0)) s)"
+}
+
+host() {
+  local t0=$SECONDS tar key
+  tar=$(rootfs amd64 "$HOST_PKGS" host_customize host-base)
+  key=$(basename "$tar" .tar | sed 's/.*-//')
+  if ! podman image exists "localhost/q8s-host:base-$key"; then
+    podman import --change 'CMD ["/sbin/init"]' --change 'ENV container=podman' \
+      "$tar" "localhost/q8s-host:base-$key" >/dev/null
+  fi
+  podman tag "localhost/q8s-host:base-$key" localhost/q8s-host:base
+  local vtar
+  vtar=$(rootfs amd64 "$HOST_PKGS,$VIRT_PKGS" host_customize host-virt)
+  key=$(basename "$vtar" .tar | sed 's/.*-//')
+  if ! podman image exists "localhost/q8s-host:virt-$key"; then
+    podman import --change 'CMD ["/sbin/init"]' --change 'ENV container=podman' \
+      "$vtar" "localhost/q8s-host:virt-$key" >/dev/null
+  fi
+  podman tag "localhost/q8s-host:virt-$key" localhost/q8s-host:virt
+  log "host images ready ($((SECONDS - t0)) s)"
+}
+
+targets=("$@")
+((${#targets[@]})) || targets=(amd64 host arm64)
+for t in "${targets[@]}"; do
+  case $t in
+    amd64 | arm64) guest "$t" ;;
+    host) host ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+  esac
+done
