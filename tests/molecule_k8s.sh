@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Molecule scenarios of the Kubernetes layer: k8s_common and control_plane
-# (playbooks/kubernetes.yml with q8s_kubernetes_skip_binaries=true).
+# Molecule scenarios of the Kubernetes layer (docs/kubernetes.md):
+#   k8s_common          containerd from Debian, modules, sysctl, swap (real)
+#   control_plane       playbooks/kubernetes.yml with q8s_kubernetes_skip_binaries=true:
+#                       rendered kubeadm config, Flannel, kubelet settings vs expected
+#   kubernetes_stubbed  playbooks/kubernetes.yml against fake kubeadm/kubectl:
+#                       init, joins, annotations, gate taint, admin.conf, Ready wait
 #
-#   tests/molecule_k8s.sh                  # both scenarios, full `molecule test`
+#   tests/molecule_k8s.sh                  # all scenarios, full `molecule test`
 #   tests/molecule_k8s.sh control_plane    # one scenario
 #
 # Needs the test bed: podman with runc (tests/testbed/prepare.sh) and the
@@ -30,7 +34,7 @@ if ! podman image exists localhost/q8s-host:base; then
 fi
 
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(k8s_common control_plane)
+((${#scenarios[@]})) || scenarios=(k8s_common control_plane kubernetes_stubbed)
 
 failed=()
 for s in "${scenarios[@]}"; do
@@ -43,6 +47,8 @@ for s in "${scenarios[@]}"; do
     failed+=("$s")
   fi
 done
+# The stand-ins' shared volume outlives the containers.
+podman volume rm -f q8s-molecule-fake-k8s >/dev/null 2>&1 || true
 if ((${#failed[@]})); then
   log "failed scenarios: ${failed[*]}"
   exit 1
