@@ -10,6 +10,7 @@
 #
 # usage: build-images.sh [amd64] [arm64] [host]      (default: all three)
 set -euo pipefail
+shopt -s inherit_errexit
 
 CACHE=${Q8S_CACHE:-/var/cache/q8s}
 SUITE=bookworm
@@ -115,9 +116,11 @@ disk_arm64() { # tar out
   local tar=$1 out=$2 k raw="$out.raw" mnt="$CACHE/tmp/mnt-arm64" dev esp="$out.esp"
   k=$(kver "$tar")
   rm -f "$raw" "$esp"; truncate -s 2G "$raw"
-  printf 'label: gpt\nstart=2048, size=204800, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp\nstart=206848, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root\n' |
-    sfdisk -q "$raw"
-  dev=$(fill_root "$raw" $((206848 * 512)) $((2 * 1024 * 1024 * 1024 - 206848 * 512 - 34 * 512)) "$tar" "$mnt")
+  # root ends 1 MiB before the end of the disk (room for the backup GPT)
+  local root_sectors=$((2 * 1024 * 1024 * 2 - 206848 - 2048))
+  printf 'label: gpt\nstart=2048, size=204800, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp\nstart=206848, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root\n' \
+    "$root_sectors" | sfdisk -q "$raw"
+  dev=$(fill_root "$raw" $((206848 * 512)) $((root_sectors * 512)) "$tar" "$mnt")
   cat > "$mnt/tmp/q8s-grub.cfg" <<CFG
 search --no-floppy --label root --set=root
 set timeout=0
