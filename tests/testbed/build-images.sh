@@ -91,7 +91,8 @@ fill_root() { # disk offset size tar mnt
 }
 
 disk_amd64() { # tar out
-  local tar=$1 out=$2 k raw="$out.raw" mnt="$CACHE/tmp/mnt-amd64" dev
+  local tar=$1 out=$2 k dev
+  local raw="$out.raw" mnt="$CACHE/tmp/mnt-amd64"
   k=$(kver "$tar")
   rm -f "$raw"; truncate -s 2G "$raw"
   printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$raw"
@@ -113,7 +114,8 @@ CFG
 }
 
 disk_arm64() { # tar out
-  local tar=$1 out=$2 k raw="$out.raw" mnt="$CACHE/tmp/mnt-arm64" dev esp="$out.esp"
+  local tar=$1 out=$2 k dev
+  local raw="$out.raw" mnt="$CACHE/tmp/mnt-arm64" esp="$out.esp"
   k=$(kver "$tar")
   rm -f "$raw" "$esp"; truncate -s 2G "$raw"
   # root ends 1 MiB before the end of the disk (room for the backup GPT)

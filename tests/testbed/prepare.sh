@@ -10,7 +10,7 @@ PKGS=(
   podman runc netavark aardvark-dns slirp4netns uidmap fuse-overlayfs conmon
   qemu-system-x86 qemu-system-arm qemu-efi-aarch64 qemu-utils ovmf
   libvirt-daemon-system libvirt-clients dnsmasq-base
-  mmdebstrap qemu-user-static binfmt-support
+  mmdebstrap arch-test qemu-user-static binfmt-support
   extlinux syslinux-common dosfstools mtools fdisk e2fsprogs
   iptables iperf3 openssh-client python3-pycdlib python3-libvirt
 )

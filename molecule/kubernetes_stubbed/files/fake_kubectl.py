@@ -91,6 +91,28 @@ def main(argv):
         save(node)
         print("node/%s tainted" % rest[1])
         return 0
+    if args[0] == "drain":
+        print("node/%s drained" % args[1])
+        return 0
+    if args[:2] == ["delete", "node"]:
+        name = args[2]
+        found = False
+        for sub in ("nodes", "joined"):
+            path = os.path.join(STATE, sub, name + (".json" if sub == "nodes" else ""))
+            if os.path.exists(path):
+                os.remove(path)
+                found = True
+        if found:
+            print('node "%s" deleted' % name)
+        return 0
+    if args[:3] == ["-n", "kube-system", "exec"] and "etcdctl" in args:
+        names = sorted(os.listdir(os.path.join(STATE, "joined")))
+        members = [{"ID": 1000 + i, "name": n} for i, n in enumerate(names) if "-cp-" in n]
+        if "list" in args:
+            print(json.dumps({"members": members}))
+        else:
+            print("Member %s removed" % args[-1])
+        return 0
     if args[:2] == ["apply", "-f"]:
         marker = os.path.join(STATE, "applied")
         with open(args[2], "rb") as f:
