@@ -123,7 +123,7 @@ class CallbackModule(CallbackBase):
         if stage is None:
             return
         now = time.time()
-        start, _ = stage["hosts"].get(host, (now, now))
+        start = stage["hosts"].get(host, (now, now))[0]
         stage["hosts"][host] = (start, now)
         stage["end"] = now
 

@@ -49,11 +49,10 @@ options:
 """
 
 EXAMPLES = r"""
-# inventories/q8s.yml
-plugin: q8s.cluster.spec
+# inventories/q8s.yml in a checkout holds only `plugin: q8s.cluster.spec`;
+# the spec comes from the command line: ansible-inventory --graph -e @cluster.yml
 
-# then: ansible-inventory --graph -e @cluster.yml
-# or, with a fixed spec and extra groups:
+# lab.q8s.yml: a fixed spec and extra groups by CPU model
 plugin: q8s.cluster.spec
 spec_file: ~/clusters/paper-50.yml
 keyed_groups:
@@ -119,7 +118,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 if q8s_spec.is_spec(data):
                     found.append((data, extra[1:]))
         if len(found) > 1:
-            raise AnsibleParserError("q8s: more than one cluster spec given with -e: %s; pass exactly one" % ", ".join(f for _, f in found))
+            raise AnsibleParserError("q8s: more than one cluster spec given with -e: %s; pass exactly one" % ", ".join(origin for dummy, origin in found))
         if found:
             return found[0]
         if q8s_spec.is_spec(self._vars):
@@ -191,7 +190,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, spec, nodes):
         self.inventory.set_variable("all", "q8s_cluster", spec)
-        addresses = dict((name, node.get("host_address")) for name, _, node in nodes if node["role"] != "guest")
+        addresses = dict((name, node.get("host_address")) for name, dummy, node in nodes if node["role"] != "guest")
         for name, groups, node in nodes:
             self._add_host(name, groups, node, spec, addresses)
 

@@ -294,7 +294,7 @@ def _labels(checker, path, value):
     out = {}
     for key, val in data.items():
         key = str(key)
-        prefix, _, name = key.rpartition("/")
+        prefix, dummy, name = key.rpartition("/")
         if (prefix and (len(prefix) > 253 or not _LABEL_PREFIX.match(prefix))) or not name or len(name) > 63 or not _LABEL_NAME.match(name):
             checker.error("%s.%s" % (path, key), _MISSING, "is not a valid Kubernetes label key", "use [prefix/]name with letters, digits, '-', '_' and '.'")
             continue
@@ -513,7 +513,7 @@ def _guest_images(checker, raw, used_arches):
         source = checker.string(path + ".source", entry.get("source", _MISSING), required=True)
         checksum = checker.string(path + ".checksum", entry.get("checksum", _MISSING), required=True)
         if checksum is not None:
-            algo, _, digest = checksum.partition(":")
+            algo, dummy, digest = checksum.partition(":")
             if algo not in CHECKSUM_ALGORITHMS or not digest:
                 checker.error(
                     path + ".checksum",

@@ -80,7 +80,7 @@ def to_static(listing):
 
 def timed(args, env, repeat):
     times = []
-    for _ in range(repeat):
+    for _dummy in range(repeat):
         start = time.monotonic()
         proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         times.append(time.monotonic() - start)
