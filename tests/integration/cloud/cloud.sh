@@ -87,6 +87,9 @@ install_venv() {
   "$B/pip" install -q -U pip setuptools wheel
   "$B/pip" install -q -c "$HERE/constraints.txt" -r "$HERE/requirements.txt"
   "$B/pip" install -q --no-build-isolation --no-deps "$HERE/q8s_fake_ml2"
+  # BEGIN IMMEDIATE for every SQLite transaction (see q8s_fake_ml2/sqlite_immediate.py)
+  echo "import q8s_fake_ml2.sqlite_immediate" \
+    >"$("$B/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/q8s-sqlite-immediate.pth"
   touch "$VENV/.q8s-complete"
   # drop venvs of older requirement sets
   local d
@@ -155,7 +158,7 @@ write_configs() {
 [DEFAULT]
 debug = false
 [database]
-connection = $db/keystone.sqlite?timeout=60
+connection = $db/keystone.sqlite?timeout=30
 [token]
 provider = fernet
 expiration = 14400
@@ -174,7 +177,7 @@ EOF
 [DEFAULT]
 debug = false
 [placement_database]
-connection = $db/placement.sqlite?timeout=60
+connection = $db/placement.sqlite?timeout=30
 [api]
 auth_strategy = keystone
 $(authtoken placement)
@@ -187,7 +190,7 @@ EOF
 debug = false
 enabled_backends = fs:file
 [database]
-connection = $db/glance.sqlite?timeout=60
+connection = $db/glance.sqlite?timeout=30
 [paste_deploy]
 flavor = keystone
 config_file = $W/etc/glance/glance-api-paste.ini
@@ -219,7 +222,7 @@ dhcp_agent_notification = false
 notify_nova_on_port_status_changes = false
 notify_nova_on_port_data_changes = false
 [database]
-connection = $db/neutron.sqlite?timeout=60
+connection = $db/neutron.sqlite?timeout=30
 [oslo_concurrency]
 lock_path = $W/lock
 [quotas]
@@ -243,7 +246,9 @@ vni_ranges = 1:1000
 [ml2_type_flat]
 flat_networks = *
 EOF
-  gunicorn_conf neutron $NEUTRON_PORT neutron.wsgi.api:application 1 gthread 4
+  # one single-threaded worker: only neutron uses its database, so it never sees
+  # "database is locked"
+  gunicorn_conf neutron $NEUTRON_PORT neutron.wsgi.api:application 1 sync 1
 
   cp "$VENV/etc/nova/api-paste.ini" "$W/etc/nova/"
   local common
@@ -252,8 +257,8 @@ EOF
 debug = false
 transport_url = $TRANSPORT_URL
 my_ip = $IP
-state_path = $W/nova-state
-instances_path = $W/nova-state/instances
+state_path = $W/nova-state/@NODE@
+instances_path = $W/nova-state/@NODE@/instances
 compute_driver = fake.FakeDriver
 vif_plugging_is_fatal = false
 vif_plugging_timeout = 0
@@ -283,17 +288,19 @@ send_service_user_token = true
 EOF
 )
   cat >"$W/etc/nova/nova.conf" <<EOF
-$common
+${common//@NODE@/control}
 [database]
-connection = $db/nova_cell1.sqlite?timeout=60
+connection = $db/nova_cell1.sqlite?timeout=30
 [api_database]
-connection = $db/nova_api.sqlite?timeout=60
+connection = $db/nova_api.sqlite?timeout=30
 $(authtoken nova)
 EOF
   local i
   for ((i = 1; i <= COMPUTES; i++)); do
     # nova-compute must not see database sections ("No DB access allowed")
-    printf '%s\n' "$common" | sed "s/^\[DEFAULT\]$/[DEFAULT]\nhost = fake-compute-$i/" \
+    # and each needs its own state_path (it keeps its node identity there)
+    printf '%s\n' "${common//@NODE@/fake-compute-$i}" |
+      sed "s/^\[DEFAULT\]$/[DEFAULT]\nhost = fake-compute-$i/" \
       >"$W/etc/nova/nova-compute-$i.conf"
   done
   gunicorn_conf nova $NOVA_PORT nova.wsgi.osapi_compute:application 2 sync 1
@@ -404,9 +411,9 @@ EOF
     --config-file "$W/etc/neutron/plugins/ml2/ml2_conf.ini" stamp heads >/dev/null
   local nm=("$m/nova-manage" --config-file "$W/etc/nova/nova.conf")
   "${nm[@]}" api_db sync
-  "${nm[@]}" cell_v2 map_cell0 --database_connection "sqlite:///$W/db/nova_cell0.sqlite?timeout=60"
+  "${nm[@]}" cell_v2 map_cell0 --database_connection "sqlite:///$W/db/nova_cell0.sqlite?timeout=30"
   "${nm[@]}" cell_v2 create_cell --name cell1 --transport-url "$TRANSPORT_URL" \
-    --database_connection "sqlite:///$W/db/nova_cell1.sqlite?timeout=60" >/dev/null
+    --database_connection "sqlite:///$W/db/nova_cell1.sqlite?timeout=30" >/dev/null
   "${nm[@]}" db sync
   wal "$W"/db/*.sqlite
   touch "$W/.dbs-created"
@@ -435,13 +442,13 @@ cmd_start() {
   start_gunicorn keystone
   wait_http keystone "$KEYSTONE_URL/v3" 60
   "$B/python" "$HERE/bootstrap.py" identity "$W"
-  start_gunicorn placement
+  start_gunicorn placement Q8S_SQLITE_IMMEDIATE=1
   start_gunicorn glance
   start_gunicorn neutron
-  start_gunicorn nova OS_NOVA_DISABLE_EVENTLET_PATCHING=true
+  start_gunicorn nova OS_NOVA_DISABLE_EVENTLET_PATCHING=true Q8S_SQLITE_IMMEDIATE=1
   local conf=(--config-file "$W/etc/nova/nova.conf")
-  spawn nova-conductor "$B/nova-conductor" "${conf[@]}"
-  spawn nova-scheduler "$B/nova-scheduler" "${conf[@]}"
+  spawn nova-conductor env Q8S_SQLITE_IMMEDIATE=1 "$B/nova-conductor" "${conf[@]}"
+  spawn nova-scheduler env Q8S_SQLITE_IMMEDIATE=1 "$B/nova-scheduler" "${conf[@]}"
   wait_http placement "http://$IP:$PLACEMENT_PORT/" 60
   local i
   for ((i = 1; i <= COMPUTES; i++)); do

@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: openstack_preflight
+short_description: Check that an OpenStack project can hold a whole q8s cluster
+version_added: "0.1.0"
+description:
+  - Checks, before anything is created, that the credentials work, that the network, the
+    image and every flavor exist, that the initial instance to adopt exists, and that the
+    project's quota (instances, cores, RAM, ports, security groups and rules) covers every
+    server of the cluster that does not exist yet.
+  - Reports every problem at once, each naming what is missing, and changes nothing.
+options:
+  cluster:
+    description: Cluster name; servers carrying metadata C(q8s_cluster=<cluster>) already exist.
+    type: str
+    required: true
+  servers:
+    description: Every server the cluster needs, as dicts with C(name) and C(flavor).
+    type: list
+    elements: dict
+    required: true
+  network:
+    description: Name or ID of the tenant network.
+    type: str
+    required: true
+  image:
+    description: Name or ID of the servers' image.
+    type: str
+    required: true
+  security_group:
+    description: Name of the cluster's security group.
+    type: str
+    required: true
+  security_group_rules:
+    description: Number of rules the cluster's security group carries (besides Neutron's defaults).
+    type: int
+    required: true
+  adopt:
+    description: Name of an existing server adopted as the initial control plane.
+    type: str
+extends_documentation_fragment:
+  - openstack.cloud.openstack
+author:
+  - q8s developers
+"""
+
+EXAMPLES = r"""
+- name: Check the project before creating anything
+  q8s.cluster.openstack_preflight:
+    cloud: mycloud
+    cluster: demo
+    servers:
+      - {name: demo-cp-0, flavor: m1.medium}
+    network: private
+    image: ubuntu-24.04
+    security_group: demo-cluster
+    security_group_rules: 18
+"""
+
+RETURN = r"""
+network:
+  description: The network, C(id) and C(name).
+  returned: success
+  type: dict
+image:
+  description: The image, C(id) and C(name).
+  returned: success
+  type: dict
+flavors:
+  description: Flavor name -> C(id), C(vcpus), C(ram).
+  returned: success
+  type: dict
+existing:
+  description: Names of the cluster's servers that exist already.
+  returned: success
+  type: list
+  elements: str
+needed:
+  description: What the missing servers and rules need of the quota.
+  returned: always
+  type: dict
+problems:
+  description: Every problem found (the module fails when there is one).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
+    OpenStackModule,
+)
+
+
+def _free(limit, used):
+    """Free amount of a quota; None when unlimited."""
+    if limit is None or limit < 0:
+        return None
+    return limit - (used or 0)
+
+
+class PreflightModule(OpenStackModule):
+    argument_spec = dict(
+        cluster=dict(type="str", required=True),
+        servers=dict(type="list", elements="dict", required=True),
+        network=dict(type="str", required=True),
+        image=dict(type="str", required=True),
+        security_group=dict(type="str", required=True),
+        security_group_rules=dict(type="int", required=True),
+        adopt=dict(type="str"),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        p = self.params
+        problems = []
+        result = dict(changed=False, problems=problems, needed={})
+        cloud_name = p.get("cloud") or "(from OS_* environment)"
+        try:
+            self.conn.authorize()
+        except Exception as exc:  # any auth failure: say which cloud and why
+            problems.append(
+                "credentials: cannot authenticate to cloud %s: %s. Fix: check clouds.yaml "
+                "(auth_url, username, password, project) or OS_CLOUD" % (cloud_name, exc)
+            )
+            self.fail_json(msg="pre-flight: " + problems[0], **result)
+
+        net = self.conn.network.find_network(p["network"])
+        if net is None:
+            problems.append("network: %r does not exist or is not visible to this project (private_network_id)" % p["network"])
+        else:
+            result["network"] = dict(id=net.id, name=net.name)
+        image = self.conn.image.find_image(p["image"])
+        if image is None:
+            problems.append("image: %r does not exist or is not visible to this project (default_image_name)" % p["image"])
+        else:
+            result["image"] = dict(id=image.id, name=image.name)
+
+        flavors = {}
+        for name in sorted({s["flavor"] for s in p["servers"]}):
+            flavor = self.conn.compute.find_flavor(name)
+            if flavor is None:
+                users = sorted(s["name"] for s in p["servers"] if s["flavor"] == name)
+                problems.append("flavor: %r does not exist (needed by %s)" % (name, ", ".join(users)))
+            else:
+                flavors[name] = dict(id=flavor.id, vcpus=flavor.vcpus, ram=flavor.ram)
+        result["flavors"] = flavors
+
+        existing = set()
+        for server in self.conn.compute.servers():
+            if (server.metadata or {}).get("q8s_cluster") == p["cluster"]:
+                existing.add(server.name)
+        if p["adopt"]:
+            if self.conn.compute.find_server(p["adopt"]) is None:
+                problems.append(
+                    "name_of_initial_instance: server %r does not exist in this "
+                    "project; create it or unset the field to let q8s create "
+                    "the initial control plane" % p["adopt"]
+                )
+            existing.add(p["adopt"])
+        result["existing"] = sorted(existing)
+
+        missing = [s for s in p["servers"] if s["name"] not in existing]
+        needed = dict(instances=len(missing), ports=len(missing), cores=0, ram=0, security_groups=0, security_group_rules=0)
+        for server in missing:
+            flavor = flavors.get(server["flavor"])
+            if flavor:
+                needed["cores"] += flavor["vcpus"]
+                needed["ram"] += flavor["ram"]
+        group = self.conn.network.find_security_group(p["security_group"])
+        if group is None:
+            needed["security_groups"] = 1
+            # Neutron adds two default egress rules to every new group
+            needed["security_group_rules"] = p["security_group_rules"] + 2
+        else:
+            have = len(group.security_group_rules or [])
+            needed["security_group_rules"] = max(0, p["security_group_rules"] + 2 - have)
+        result["needed"] = needed
+
+        free = {}
+        try:
+            absolute = self.conn.compute.get_limits().absolute
+            free["instances"] = _free(absolute.instances, absolute.instances_used)
+            free["cores"] = _free(absolute.total_cores, absolute.total_cores_used)
+            free["ram"] = _free(absolute.total_ram, absolute.total_ram_used)
+        except Exception as exc:
+            problems.append("quota: cannot read the compute limits: %s" % exc)
+        try:
+            details = self.conn.network.get_quota(self.conn.current_project_id, details=True)
+            for key, attr in (("ports", "ports"), ("security_groups", "security_groups"), ("security_group_rules", "security_group_rules")):
+                entry = getattr(details, attr, None) or {}
+                free[key] = _free(entry.get("limit"), (entry.get("used") or 0) + (entry.get("reserved") or 0))
+        except Exception as exc:
+            problems.append("quota: cannot read the network quota: %s" % exc)
+        result["free"] = free
+        units = dict(ram=" MB")
+        for key in ("instances", "cores", "ram", "ports", "security_groups", "security_group_rules"):
+            if key in free and free[key] is not None and needed[key] > free[key]:
+                problems.append(
+                    "quota: %s: the cluster needs %d%s more, the project has %d%s free. "
+                    "Fix: ask for a larger quota or shrink the cluster" % (key, needed[key], units.get(key, ""), free[key], units.get(key, ""))
+                )
+
+        if problems:
+            self.fail_json(msg="pre-flight found %d problem(s), nothing was created:\n  - %s" % (len(problems), "\n  - ".join(problems)), **result)
+        self.exit_json(**result)
+
+
+def main():
+    module = PreflightModule()
+    module()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Make every SQLite transaction of the test cloud take the write lock up front.
+
+oslo.db opens each transaction with a plain (deferred) BEGIN. Under concurrent writers
+(nova-api, -conductor, -compute on one file) a transaction that reads first and writes
+later gets SQLITE_BUSY at once, which no busy timeout helps: "database is locked".
+BEGIN IMMEDIATE makes writers queue on the busy timeout instead. Loaded at interpreter
+start-up from a .pth file that cloud.sh puts into the server venv only.
+"""
+
+import sqlite3
+
+_connect = sqlite3.connect
+
+
+class _Cursor(sqlite3.Cursor):
+    def execute(self, sql, *args):
+        if isinstance(sql, str) and sql.strip().upper() == "BEGIN":
+            sql = "BEGIN IMMEDIATE"
+        return super().execute(sql, *args)
+
+
+class _Connection(sqlite3.Connection):
+    def cursor(self, factory=_Cursor):
+        return super().cursor(factory)
+
+
+def _immediate_connect(*args, **kwargs):
+    kwargs.setdefault("factory", _Connection)
+    return _connect(*args, **kwargs)
+
+
+sqlite3.connect = _immediate_connect
