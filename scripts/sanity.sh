@@ -102,6 +102,16 @@ git ls-files -z -co --exclude-standard |
 
 echo "sanity: $(find "$DEST" -type f | wc -l) files copied to $DEST"
 
+# The collections q8s.cluster depends on (doc fragments of openstack.cloud, module
+# utils, ...) sit beside it, as they would in an install, so validate-modules and
+# the import tests resolve them.
+for dep in "$ROOT"/.collections/ansible_collections/*/*; do
+    ns="$(basename "$(dirname "$dep")")"
+    [ "$ns/$(basename "$dep")" = "$NAMESPACE/$NAME" ] && continue
+    mkdir -p "$TMP/ansible_collections/$ns"
+    ln -s "$(readlink -f "$dep")" "$TMP/ansible_collections/$ns/$(basename "$dep")"
+done
+
 # q8s.cluster is MIT licensed (galaxy.yml), but validate-modules demands a
 # GPLv3 header in every documentable plugin (missing-gplv3-license).  Instead
 # of a hand-kept list in tests/sanity/ignore-X.Y.txt that every new plugin
