@@ -122,7 +122,7 @@ class PreflightModule(OpenStackModule):
         p = self.params
         problems = []
         result = dict(changed=False, problems=problems, needed={})
-        cloud_name = p.get("cloud") or "(from OS_* environment)"
+        cloud_name = getattr(self.conn.config, "name", None) or "(from OS_* environment)"
         try:
             self.conn.authorize()
         except Exception as exc:  # any auth failure: say which cloud and why
