@@ -32,8 +32,8 @@ def baseline(conn, n):
     t0 = time.monotonic()
     for i in range(n):
         server = conn.compute.create_server(
-            name="bench-seq-%d" % i, image_id=image.id, flavor_id=flavor.id,
-            networks=[{"uuid": net.id}], metadata={"q8s_cluster": "bench-seq"})
+            name="bench-seq-%d" % i, image_id=image.id, flavor_id=flavor.id, networks=[{"uuid": net.id}], metadata={"q8s_cluster": "bench-seq"}
+        )
         servers.append(conn.compute.wait_for_server(server, wait=600))
     elapsed = time.monotonic() - t0
     for server in servers:
@@ -50,25 +50,28 @@ def playbook_run(n, env, workdir):
         "remote_ip_prefix": "192.0.2.0/24",
         "default_image_name": "q8s-test-image",
         "state_dir": str(workdir / "state"),
-        "cluster_definition": {"master_node_flavor": "q8s.small",
-                               "number_additional_master_nodes": 0,
-                               "worker": {"x86-small": n - 1}},
-        "vm_types": {"x86-small": {"architecture": "x86_64", "num_cpus": 1,
-                                   "cpu_model": "EPYC-Rome", "ram": 512, "storage": 5,
-                                   "openstack_flavor": "q8s.small"}},
+        "cluster_definition": {"master_node_flavor": "q8s.small", "number_additional_master_nodes": 0, "worker": {"x86-small": n - 1}},
+        "vm_types": {
+            "x86-small": {"architecture": "x86_64", "num_cpus": 1, "cpu_model": "EPYC-Rome", "ram": 512, "storage": 5, "openstack_flavor": "q8s.small"}
+        },
     }
     path = workdir / "bench.yml"
     path.write_text(yaml.safe_dump(spec))
     bindir = Path(sys.executable).parent
-    common = ["-e", "@%s" % path, "-e", "q8s_cloud=q8s-test",
-              "-e", "q8s_provision_wait_for_ssh=false"]
+    common = ["-e", "@%s" % path, "-e", "q8s_cloud=q8s-test", "-e", "q8s_provision_wait_for_ssh=false"]
     t0 = time.monotonic()
-    proc = subprocess.run([str(bindir / "ansible-playbook"), "playbooks/provision.yml"] + common,
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(bindir / "ansible-playbook"), "playbooks/provision.yml"] + common, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
     elapsed = time.monotonic() - t0
-    subprocess.run([str(bindir / "ansible-playbook"), "playbooks/teardown.yml"] + common
-                   + ["-e", "q8s_teardown_confirm=true"],
-                   cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    subprocess.run(
+        [str(bindir / "ansible-playbook"), "playbooks/teardown.yml"] + common + ["-e", "q8s_teardown_confirm=true"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         sys.exit("provision.yml failed:\n" + proc.stdout[-3000:] + proc.stderr[-2000:])
     return elapsed
@@ -82,9 +85,9 @@ def main():
     if not clouds.exists():
         sys.exit("no loopback cloud: tests/integration/cloud/cloud.sh start")
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               no_proxy="127.0.0.1,localhost")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), no_proxy="127.0.0.1,localhost")
     import openstack
+
     conn = openstack.connect(cloud="q8s-test")
     seq = baseline(conn, args.hosts)
     print("baseline (one at a time, openstacksdk): %d servers in %.1f s" % (args.hosts, seq))

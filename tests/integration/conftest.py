@@ -22,8 +22,7 @@ CLOUD_SH = ROOT / "tests" / "integration" / "cloud" / "cloud.sh"
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "integration: needs the loopback OpenStack cloud (tests/integration/run.sh)")
+    config.addinivalue_line("markers", "integration: needs the loopback OpenStack cloud (tests/integration/run.sh)")
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +30,14 @@ def cloud_env():
     if not CLOUDS_YAML.exists():
         pytest.skip("no loopback cloud: run tests/integration/run.sh (or cloud.sh start)")
     env = dict(os.environ)
-    env.update(OS_CLIENT_CONFIG_FILE=str(CLOUDS_YAML), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
-               no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost")
+    env.update(
+        OS_CLIENT_CONFIG_FILE=str(CLOUDS_YAML),
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_NOCOLOR="1",
+        no_proxy="127.0.0.1,localhost",
+        NO_PROXY="127.0.0.1,localhost",
+    )
     env.pop("OS_CLOUD", None)
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(CLOUDS_YAML)  # for openstacksdk in the tests
     return env
@@ -42,12 +46,14 @@ def cloud_env():
 @pytest.fixture(scope="session")
 def admin(cloud_env):
     import openstack
+
     return openstack.connect(cloud="q8s-admin")
 
 
 @pytest.fixture(scope="session")
 def tenant(cloud_env):
     import openstack
+
     return openstack.connect(cloud="q8s-test")
 
 
@@ -66,15 +72,12 @@ def make_spec(path, name, extra_cp=0, workers=None, flavor="q8s.small", **top):
             "worker": workers or {"x86-small": 1},
         },
         "vm_types": {
-            "x86-small": {"architecture": "x86_64", "num_cpus": 1, "cpu_model": "EPYC-Rome",
-                          "ram": 512, "storage": 5, "openstack_flavor": flavor},
-            "arm-mid": {"architecture": "arm_64", "num_cpus": 2, "cpu_model": "cortex-a57",
-                        "ram": 1024, "storage": 5, "openstack_flavor": "q8s.medium"},
+            "x86-small": {"architecture": "x86_64", "num_cpus": 1, "cpu_model": "EPYC-Rome", "ram": 512, "storage": 5, "openstack_flavor": flavor},
+            "arm-mid": {"architecture": "arm_64", "num_cpus": 2, "cpu_model": "cortex-a57", "ram": 1024, "storage": 5, "openstack_flavor": "q8s.medium"},
         },
     }
     spec.update(top)
-    spec["vm_types"] = {k: v for k, v in spec["vm_types"].items()
-                        if k in spec["cluster_definition"]["worker"]}
+    spec["vm_types"] = {k: v for k, v in spec["vm_types"].items() if k in spec["cluster_definition"]["worker"]}
     out = path / (name + ".yml")
     out.write_text(yaml.safe_dump(spec, sort_keys=False))
     return out
@@ -92,19 +95,24 @@ class Run:
 
 
 def playbook(env, name, spec, *extra, cloud="q8s-test", timeout=1800):
-    cmd = [str(Path(sys.executable).with_name("ansible-playbook")),
-           str(ROOT / "playbooks" / name), "-e", "@" + str(spec),
-           "-e", "q8s_cloud=" + cloud, "-e", "q8s_provision_wait_for_ssh=false"]
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(ROOT / "playbooks" / name),
+        "-e",
+        "@" + str(spec),
+        "-e",
+        "q8s_cloud=" + cloud,
+        "-e",
+        "q8s_provision_wait_for_ssh=false",
+    ]
     for e in extra:
         cmd += ["-e", e]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return Run(proc)
 
 
 def cluster_servers(conn, name):
-    return [s for s in conn.compute.servers()
-            if (s.metadata or {}).get("q8s_cluster") == name]
+    return [s for s in conn.compute.servers() if (s.metadata or {}).get("q8s_cluster") == name]
 
 
 def hosts_json(spec_path):

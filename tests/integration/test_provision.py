@@ -70,13 +70,10 @@ def test_security_group_rules_are_scoped(big, tenant):
     assert not [r for r in ingress if not r.remote_group_id and not r.remote_ip_prefix]
     tcp = {r.port_range_min for r in by_group if r.protocol == "tcp"}
     assert {22, 80, 443, 2222, 2379, 2380, 6443, 8472, 10250, 10256, 10257, 10259} <= tcp
-    assert {(r.port_range_min, r.port_range_max) for r in by_group if r.protocol == "udp"} \
-        == {(8472, 8472), (30000, 32767)}
-    assert (30000, 32767) in {(r.port_range_min, r.port_range_max)
-                              for r in by_group if r.protocol == "tcp"}
+    assert {(r.port_range_min, r.port_range_max) for r in by_group if r.protocol == "udp"} == {(8472, 8472), (30000, 32767)}
+    assert (30000, 32767) in {(r.port_range_min, r.port_range_max) for r in by_group if r.protocol == "tcp"}
     assert any(r.protocol == "icmp" for r in by_group)
-    assert sorted((r.remote_ip_prefix, r.port_range_min) for r in by_cidr) == \
-        [("198.51.100.0/24", 22), ("198.51.100.0/24", 6443)]
+    assert sorted((r.remote_ip_prefix, r.port_range_min) for r in by_cidr) == [("198.51.100.0/24", 22), ("198.51.100.0/24", 6443)]
 
 
 def test_rerun_changes_nothing(big, cloud_env, tenant):
@@ -165,8 +162,7 @@ def test_fault_mid_run_then_rerun_converges(cloud_env, work, tenant):
     cloud = [str(CLOUD_SH)]
     subprocess.run(cloud + ["stop-compute"], check=True, env=cloud_env)
     try:
-        run = playbook(cloud_env, "provision.yml", spec,
-                       "q8s_provision_wait_retries=6", "q8s_provision_wait_delay=5")
+        run = playbook(cloud_env, "provision.yml", spec, "q8s_provision_wait_retries=6", "q8s_provision_wait_delay=5")
     finally:
         subprocess.run(cloud + ["start-compute"], check=True, env=cloud_env)
     assert run.rc != 0
@@ -176,8 +172,7 @@ def test_fault_mid_run_then_rerun_converges(cloud_env, work, tenant):
     run = playbook(cloud_env, "provision.yml", spec)
     assert run.rc == 0, run
     servers = cluster_servers(tenant, "zeta")
-    assert sorted(s.name for s in servers) == \
-        ["zeta-cp-0", "zeta-x86-small-1-host", "zeta-x86-small-2-host"]
+    assert sorted(s.name for s in servers) == ["zeta-cp-0", "zeta-x86-small-1-host", "zeta-x86-small-2-host"]
     assert all(s.status == "ACTIVE" for s in servers)
     run = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
     assert run.rc == 0, run
@@ -185,8 +180,7 @@ def test_fault_mid_run_then_rerun_converges(cloud_env, work, tenant):
 
 
 def test_existing_keypair_without_private_key(cloud_env, work, tenant):
-    tenant.compute.create_keypair(name="eta-cluster", public_key=(
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBeS8Ud0bB1P2X8m3qvhlmyCZmC2pX3p7yeK4bLtX3mL eta"))
+    tenant.compute.create_keypair(name="eta-cluster", public_key=("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBeS8Ud0bB1P2X8m3qvhlmyCZmC2pX3p7yeK4bLtX3mL eta"))
     try:
         spec = make_spec(work, "eta")
         run = playbook(cloud_env, "provision.yml", spec)

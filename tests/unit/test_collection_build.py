@@ -22,7 +22,11 @@ def test_build_install_and_use(tmp_path):
     tarballs = glob.glob(str(build / "q8s-cluster-*.tar.gz"))
     assert len(tarballs) == 1
     installed = tmp_path / "collections"
-    sh([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force", "-p", str(installed), tarballs[0]], str(tmp_path), environ)
+    sh(
+        [os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force", "-p", str(installed), tarballs[0]],
+        str(tmp_path),
+        environ,
+    )
     tree = installed / "ansible_collections" / "q8s" / "cluster"
     assert (tree / "plugins" / "inventory" / "spec.py").is_file()
     assert not (tree / ".venv").exists() and not (tree / ".collections").exists()

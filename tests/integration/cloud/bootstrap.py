@@ -25,37 +25,43 @@ CATALOG = [
     ("glance", "image", f"http://{IP}:9292"),
     ("placement", "placement", f"http://{IP}:8778"),
 ]
-FLAVORS = [("q8s.small", 1, 1024, 10), ("q8s.medium", 2, 2048, 20),
-           ("q8s.large", 4, 4096, 40)]
+FLAVORS = [("q8s.small", 1, 1024, 10), ("q8s.medium", 2, 2048, 20), ("q8s.large", 4, 4096, 40)]
 IMAGE = "q8s-test-image"
 
 
 def clouds_yaml(workdir):
     def entry(user, password, project):
-        return (f"    auth:\n      auth_url: {KEYSTONE}\n      username: {user}\n"
-                f"      password: {password}\n      project_name: {project}\n"
-                "      user_domain_name: Default\n      project_domain_name: Default\n"
-                "    region_name: RegionOne\n    identity_api_version: 3\n"
-                "    interface: public\n")
+        return (
+            f"    auth:\n      auth_url: {KEYSTONE}\n      username: {user}\n"
+            f"      password: {password}\n      project_name: {project}\n"
+            "      user_domain_name: Default\n      project_domain_name: Default\n"
+            "    region_name: RegionOne\n    identity_api_version: 3\n"
+            "    interface: public\n"
+        )
+
     path = os.path.join(workdir, "clouds.yaml")
     with open(path, "w", encoding="utf-8") as f:
-        f.write("clouds:\n  q8s-test:\n" + entry("demo", DEMO_PASSWORD, "demo")
-                + "  q8s-admin:\n" + entry("admin", ADMIN_PASSWORD, "admin"))
+        f.write("clouds:\n  q8s-test:\n" + entry("demo", DEMO_PASSWORD, "demo") + "  q8s-admin:\n" + entry("admin", ADMIN_PASSWORD, "admin"))
     os.chmod(path, 0o600)
 
 
 def admin():
-    return openstack.connect(auth_url=KEYSTONE, username="admin", password=ADMIN_PASSWORD,
-                             project_name="admin", user_domain_name="Default",
-                             project_domain_name="Default", region_name="RegionOne",
-                             identity_api_version="3")
+    return openstack.connect(
+        auth_url=KEYSTONE,
+        username="admin",
+        password=ADMIN_PASSWORD,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name="RegionOne",
+        identity_api_version="3",
+    )
 
 
 def ensure_user(c, name, password, project, roles):
     user = c.identity.find_user(name, domain_id="default")
     if user is None:
-        user = c.identity.create_user(name=name, password=password, domain_id="default",
-                                      default_project_id=project.id)
+        user = c.identity.create_user(name=name, password=password, domain_id="default", default_project_id=project.id)
     for role in roles:
         r = c.identity.find_role(role)
         if r is None:
@@ -79,8 +85,7 @@ def identity(workdir):
         have = {e.interface for e in c.identity.endpoints(service_id=svc.id)}
         for iface in ("public", "internal", "admin"):
             if iface not in have:
-                c.identity.create_endpoint(service_id=svc.id, interface=iface, url=url,
-                                           region_id="RegionOne")
+                c.identity.create_endpoint(service_id=svc.id, interface=iface, url=url, region_id="RegionOne")
     ensure_user(c, "demo", DEMO_PASSWORD, projects["demo"], ["member", "reader"])
     clouds_yaml(workdir)
 
@@ -92,26 +97,19 @@ def resources(workdir):
     if net is None:
         net = c.network.create_network(name="private", shared=True)
     if not list(c.network.subnets(network_id=net.id)):
-        c.network.create_subnet(name="private-subnet", network_id=net.id, ip_version=4,
-                                cidr="192.0.2.0/24", gateway_ip="192.0.2.1",
-                                enable_dhcp=False)
+        c.network.create_subnet(name="private-subnet", network_id=net.id, ip_version=4, cidr="192.0.2.0/24", gateway_ip="192.0.2.1", enable_dhcp=False)
     if c.image.find_image(IMAGE) is None:
-        c.image.create_image(name=IMAGE, data=b"\0" * 1024 * 1024, disk_format="raw",
-                             container_format="bare", visibility="public",
-                             allow_duplicates=False)
+        c.image.create_image(name=IMAGE, data=b"\0" * 1024 * 1024, disk_format="raw", container_format="bare", visibility="public", allow_duplicates=False)
     for name, vcpus, ram, disk in FLAVORS:
         if c.compute.find_flavor(name) is None:
-            c.compute.create_flavor(name=name, vcpus=vcpus, ram=ram, disk=disk,
-                                    is_public=True)
+            c.compute.create_flavor(name=name, vcpus=vcpus, ram=ram, disk=disk, is_public=True)
     c.set_compute_quotas(demo.id, instances=500, cores=1000, ram=4096000, key_pairs=100)
-    c.set_network_quotas(demo.id, port=1000, security_group=100,
-                         security_group_rule=2000)
+    c.set_network_quotas(demo.id, port=1000, security_group=100, security_group_rule=2000)
 
 
 def computes(workdir, want):
     c = admin()
-    up = [s for s in c.compute.services(binary="nova-compute")
-          if s.state == "up" and s.status == "enabled"]
+    up = [s for s in c.compute.services(binary="nova-compute") if s.state == "up" and s.status == "enabled"]
     hyps = list(c.compute.hypervisors())
     if len(up) < want or len(hyps) < want:
         return 1

@@ -18,8 +18,7 @@ class FakeMechanismDriver(api.MechanismDriver):
             context.set_binding(
                 segment[api.ID],
                 portbindings.VIF_TYPE_OVS,
-                {portbindings.CAP_PORT_FILTER: True,
-                 portbindings.OVS_HYBRID_PLUG: False},
+                {portbindings.CAP_PORT_FILTER: True, portbindings.OVS_HYBRID_PLUG: False},
                 status=constants.PORT_STATUS_ACTIVE,
             )
             return
