@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Prepare the test bed (packages, podman, cached images) and run the molecule
 # scenarios of the QEMU layer: qemu_host, nat_bridge, default (the three roles
 # on an x86_64 and an aarch64 host, with repair tests).

@@ -49,7 +49,7 @@ options:
 extends_documentation_fragment:
   - openstack.cloud.openstack
 author:
-  - q8s developers
+  - q8s developers (@q8s)
 """
 
 EXAMPLES = r"""

@@ -27,7 +27,7 @@ def big(cloud_env, work):
 
 
 def test_provision_creates_every_server_rule_and_keypair(big, tenant):
-    spec, _ = big
+    spec = big[0]
     servers = {s.name: s for s in cluster_servers(tenant, "alpha")}
     expected = {
         "alpha-cp-0": ("q8s.medium", "control_plane", "none"),
@@ -77,7 +77,7 @@ def test_security_group_rules_are_scoped(big, tenant):
 
 
 def test_rerun_changes_nothing(big, cloud_env, tenant):
-    spec, _ = big
+    spec = big[0]
     run = playbook(cloud_env, "provision.yml", spec)
     assert run.rc == 0, run
     assert run.changed == 0, run

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Build the q8s test bed images, cached under /var/cache/q8s:
 #   guest images  Debian 12 (bookworm) amd64 / arm64 with cloud-init, qcow2
 #                 images/debian-12-<arch>.qcow2 (+ .sha256), symlinks to hashed files

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Prepare this machine as the q8s test bed: podman (runc, capped ulimits),
 # QEMU/libvirt (for local checks), image build tools, binfmt for arm64.
 # Idempotent; safe to rerun.  Needs root and Debian 12.

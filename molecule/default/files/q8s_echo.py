@@ -22,7 +22,7 @@ def udp():
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind(("", 5005))
     while True:
-        _, peer = u.recvfrom(512)
+        _data, peer = u.recvfrom(512)
         u.sendto(("%s %s\n" % (NAME, peer[0])).encode(), peer)
 
 

@@ -61,7 +61,7 @@ def main(argv):
                 if word.startswith("--register-with-taints="):
                     for spec in word.split("=", 1)[1].split(","):
                         kv, effect = spec.rsplit(":", 1)
-                        k, _, v = kv.partition("=")
+                        k, _sep, v = kv.partition("=")
                         taints.append(dict({"key": k, "effect": effect}, **({"value": v} if v else {})))
         if "--control-plane" in args:
             taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})

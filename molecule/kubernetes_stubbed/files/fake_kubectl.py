@@ -85,7 +85,7 @@ def main(argv):
                 node["spec"]["taints"] = [t for t in node["spec"]["taints"] if t["key"] != key]
             else:
                 kv, effect = spec.rsplit(":", 1)
-                k, _, v = kv.partition("=")
+                k, _sep, v = kv.partition("=")
                 node["spec"]["taints"] = [t for t in node["spec"]["taints"] if t["key"] != k]
                 node["spec"]["taints"].append(dict({"key": k, "effect": effect}, **({"value": v} if v else {})))
         save(node)

@@ -38,7 +38,7 @@ RABBIT_DIST_PORT=25673
 EPMD_PORT=4371
 SERVICE_PASSWORD=q8s-service-secret
 ADMIN_PASSWORD=q8s-admin-secret
-DEMO_PASSWORD=q8s-demo-secret
+# the demo password lives in bootstrap.py (DEMO_PASSWORD), which writes clouds.yaml
 TRANSPORT_URL="rabbit://guest:guest@$IP:$RABBIT_PORT/"
 KEYSTONE_URL="http://$IP:$KEYSTONE_PORT"
 
@@ -373,7 +373,7 @@ start_gunicorn() { # $1 name, extra env...
   local name=$1; shift
   # no command line arguments: oslo.config would reject gunicorn's flags; gunicorn
   # reads ./gunicorn.conf.py from its working directory
-  spawn "$name" env -C "$W/etc/$name" OS_"${name^^}"_CONFIG_DIR="$W/etc/$name" "$@" \
+  spawn "$name" env -C "$W/etc/$name" "OS_${name^^}_CONFIG_DIR=$W/etc/$name" "$@" \
     "$B/gunicorn"
 }
 
