@@ -5,6 +5,9 @@
 #   make lint     yamllint, ansible-lint, ruff            (scripts/lint.sh)
 #   make sanity   ansible-test sanity on a copy of the tree (scripts/sanity.sh)
 #   make unit     pytest tests/unit
+#   make integration  provision/teardown against a loopback OpenStack (tests/integration/run.sh)
+#   make molecule     QEMU layer roles on podman hosts with real guests (tests/molecule.sh)
+#   make molecule-k8s Kubernetes layer roles (tests/molecule_k8s.sh)
 #   make bench    scripts/bench.sh, or every tests/bench/*.py
 #   make golden   regenerate golden inventory files (tests/unit/regen_golden.py)
 #   make clean    remove generated files (keeps .venv/ and .collections/)
@@ -26,7 +29,7 @@ export PIP_CACHE_DIR ?= /var/cache/q8s/pip
 
 # The suites `make test` runs, in this order.  A new suite is a new target
 # plus an entry here, e.g. `TEST_SUITES += molecule integration`.
-TEST_SUITES := lint sanity unit
+TEST_SUITES := lint sanity unit integration molecule molecule-k8s
 
 .PHONY: help setup test lint sanity unit bench golden clean distclean check-venv \
 	$(TEST_SUITES)
@@ -57,6 +60,18 @@ sanity: check-venv
 
 unit: check-venv
 	cd $(ROOT) && $(PY) -m pytest tests/unit
+
+# The loopback OpenStack (tests/integration/cloud/): installed, started, stopped.
+integration: check-venv
+	tests/integration/run.sh
+
+# The QEMU layer on podman "hosts": qemu_host, nat_bridge, the three roles together.
+molecule: check-venv
+	tests/molecule.sh
+
+# The Kubernetes layer: k8s_common, control_plane, kubeadm paths against stubs.
+molecule-k8s: check-venv
+	tests/molecule_k8s.sh
 
 bench: check-venv
 	@if [ -x scripts/bench.sh ]; then \
