@@ -29,7 +29,8 @@ fi
 
 cleanup() {
   [[ -n ${Q8S_MOLECULE_KEEP:-} ]] && return 0
-  podman network rm -f "$NETWORK" >/dev/null 2>&1 || true
+  # Without -f: a network still used by containers (another run) stays.
+  podman network rm "$NETWORK" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
