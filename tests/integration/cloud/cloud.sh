@@ -259,7 +259,7 @@ transport_url = $TRANSPORT_URL
 my_ip = $IP
 state_path = $W/nova-state/@NODE@
 instances_path = $W/nova-state/@NODE@/instances
-compute_driver = fake.FakeDriver
+compute_driver = q8s_fake.StableFakeDriver
 vif_plugging_is_fatal = false
 vif_plugging_timeout = 0
 cpu_allocation_ratio = 32.0
@@ -436,6 +436,9 @@ cmd_start() {
   local t0=$SECONDS
   [[ -f "$VENV/.q8s-complete" && -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || cmd_install
   mkdir -p "$W"
+  # nova loads compute drivers from nova.virt only: a one-line shim there
+  echo "from q8s_fake_ml2.virt import StableFakeDriver  # noqa: F401" \
+    >"$("$B/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nova/virt/q8s_fake.py"
   write_configs
   start_rabbitmq
   [[ -f "$W/.dbs-created" ]] || first_start_dbs
@@ -451,9 +454,7 @@ cmd_start() {
   spawn nova-scheduler env Q8S_SQLITE_IMMEDIATE=1 "$B/nova-scheduler" "${conf[@]}"
   wait_http placement "http://$IP:$PLACEMENT_PORT/" 60
   local i
-  for ((i = 1; i <= COMPUTES; i++)); do
-    spawn "nova-compute-$i" "$B/nova-compute" --config-file "$W/etc/nova/nova-compute-$i.conf"
-  done
+  for ((i = 1; i <= COMPUTES; i++)); do start_compute "$i"; done
   wait_http glance "http://$IP:$GLANCE_PORT/" 60
   wait_http neutron "http://$IP:$NEUTRON_PORT/" 90
   wait_http nova "http://$IP:$NOVA_PORT/" 90
@@ -466,6 +467,16 @@ cmd_start() {
     sleep 2
   done
   log "cloud up in $((SECONDS - t0)) s; clouds.yaml: $W/clouds.yaml (q8s-test, q8s-admin)"
+}
+
+# start_compute N: fake-compute-N with a node identity that survives restarts
+start_compute() {
+  local host="fake-compute-$1" dir="$W/nova-state/fake-compute-$1"
+  mkdir -p "$dir"
+  [[ -f "$dir/compute_id" ]] || "$PY" -c \
+    'import sys, uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "q8s-fake-node:" + sys.argv[1]))' \
+    "$host" >"$dir/compute_id"
+  spawn "nova-compute-$1" "$B/nova-compute" --config-file "$W/etc/nova/nova-compute-$1.conf"
 }
 
 SERVICES_STOP_ORDER=(nova nova-scheduler nova-conductor neutron glance placement keystone)
@@ -536,9 +547,7 @@ case "${1:-}" in
   stop-compute)
     for f in "$W"/run/nova-compute-*.pid; do [[ -e "$f" ]] && stop_one "$(basename "$f" .pid)"; done ;;
   start-compute)
-    for ((i = 1; i <= COMPUTES; i++)); do
-      spawn "nova-compute-$i" "$B/nova-compute" --config-file "$W/etc/nova/nova-compute-$i.conf"
-    done ;;
+    for ((i = 1; i <= COMPUTES; i++)); do start_compute "$i"; done ;;
   *) echo "usage: $0 install|start|stop|restart|status|env|venv|reset|stop-compute|start-compute" >&2
      exit 2 ;;
 esac
