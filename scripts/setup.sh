@@ -32,6 +32,7 @@ COLLECTIONS=(
     ansible.posix
     containers.podman
     kubernetes.core
+    ansible.utils
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
