@@ -182,7 +182,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     @staticmethod
     def _state_stamp(raw, state_dir):
         name = raw.get("cluster_name", "q8s") if isinstance(raw, dict) else "q8s"
-        path = os.path.join(os.path.expanduser(state_dir or "~/.q8s/%s" % name), "hosts.json")
+        path = os.path.join(os.path.expanduser(state_dir or q8s_spec.default_state_dir(name)), "hosts.json")
         try:
             return os.stat(path).st_mtime_ns
         except OSError:

@@ -167,6 +167,11 @@ def _typename(value):
     }.get(type(value), type(value).__name__)
 
 
+def default_state_dir(cluster_name):
+    """Where the controller keeps a cluster's state unless the spec says otherwise."""
+    return "~/.q8s/%s" % cluster_name
+
+
 def is_spec(data):
     """Whether a mapping looks like a cluster spec (used to pick it out of extra vars)."""
     return isinstance(data, dict) and ("cluster_definition" in data or "vm_types" in data)
@@ -495,7 +500,7 @@ def _definition(checker, raw, vm_types, provider):
     return {"master_node_flavor": flavor, "number_additional_master_nodes": extra or 0, "worker": workers}
 
 
-def _guest_images(checker, raw, used_arches):
+def _guest_images(checker, raw):
     images = dict((arch, dict(v)) for arch, v in DEFAULT_GUEST_IMAGES.items())
     data = checker.mapping("guest_images", raw, required=False)
     if data is None:
@@ -701,8 +706,7 @@ def normalise(raw):
     if pmin is not None and pmax is not None and pmin > pmax:
         checker.error("worker_port_range_min", pmin, "is above worker_port_range_max (%d)" % pmax, "swap the two values")
 
-    used_arches = set(t["architecture"] for n, t in vm_types.items() if n in definition["worker"] and t["architecture"])
-    images = _guest_images(checker, raw.get("guest_images"), used_arches)
+    images = _guest_images(checker, raw.get("guest_images"))
     version = _kubernetes_version(checker, raw)
     host_user = checker.string("host_ssh_user", raw.get("host_ssh_user"), default="ubuntu")
     guest_user = checker.string("guest_user", raw.get("guest_user"), default="q8s")
@@ -711,7 +715,7 @@ def normalise(raw):
             checker.error(field, user, "is not a valid Linux user name", "use lowercase letters, digits, '_' and '-'")
     if guest_user == "root":
         checker.error("guest_user", guest_user, "must not be root", "use an unprivileged name such as q8s; it gets sudo")
-    state_dir = checker.string("state_dir", raw.get("state_dir"), default="~/.q8s/%s" % (name or "q8s"))
+    state_dir = checker.string("state_dir", raw.get("state_dir"), default=default_state_dir(name or "q8s"))
     endpoint = checker.string("control_plane_endpoint", raw.get("control_plane_endpoint"))
     if endpoint is not None and not re.match(r"^[A-Za-z0-9.-]+(:\d{1,5})?$", endpoint):
         checker.error("control_plane_endpoint", endpoint, "is not host[:port]", "give a DNS name or address of a VIP or load balancer, such as 10.0.0.5:6443")
