@@ -24,6 +24,11 @@ description:
     C(playbooks/provision.yml) writes; before provisioning the hosts have no address.
   - Every host gets the hostvar C(q8s_node); the group C(all) gets C(q8s_cluster), the
     normalised spec.
+  - With C(provider=local), control planes and QEMU hosts are podman containers named like
+    the host (C(ansible_connection=containers.podman.podman)); guests are still reached over
+    SSH at their host container's address.
+  - With the spec's C(bastion) set, every host (and guest) is reached through that jump
+    host (C(ansible_ssh_common_args) with an SSH C(ProxyCommand)).
   - The inventory source must be a file whose name ends in C(q8s.yml) or C(q8s.yaml).
 extends_documentation_fragment:
   - constructed
@@ -63,6 +68,7 @@ keyed_groups:
 import hashlib
 import json
 import os
+import shlex
 
 from ansible import context
 from ansible.errors import AnsibleParserError
@@ -194,6 +200,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for name, groups, node in nodes:
             self._add_host(name, groups, node, spec, addresses)
 
+    @staticmethod
+    def _proxy_args(spec):
+        """SSH options that reach a tenant address through the spec's bastion."""
+        bastion = spec["bastion"]
+        key = os.path.expanduser(bastion.get("key_file") or os.path.join(spec["state_dir"], "id_ed25519"))
+        user = bastion.get("user") or spec["host_ssh_user"]
+        jump = "ssh -W %%h:%%p -q -p %d -i %s -o StrictHostKeyChecking=accept-new %s@%s" % (bastion["port"], shlex.quote(key), user, bastion["host"])
+        return "-o ProxyCommand=%s" % shlex.quote(jump)
+
     def _add_host(self, name, groups, node, spec, addresses):
         for group in groups:
             self.inventory.add_group(group)
@@ -204,7 +219,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "q8s_node": node,
             "ansible_ssh_private_key_file": os.path.join(spec["state_dir"], "id_ed25519"),
         }
-        if node["role"] == "guest":
+        if spec["provider"] == "local" and node["role"] != "guest":
+            # A podman container of this machine, named like the host; reached with
+            # podman exec. Its guest is reached over SSH at the container's address.
+            hostvars = {"q8s_node": node, "ansible_connection": "containers.podman.podman"}
+            if node["role"] == "qemu_host":
+                # libvirt inside a container: no mount namespaces, no cgroup controllers.
+                hostvars["qemu_host_qemu_conf"] = {"namespaces": "[]", "cgroup_controllers": "[]"}
+            address = None
+        elif node["role"] == "guest":
             hostvars["ansible_user"] = spec["guest_user"]
             hostvars["ansible_port"] = GUEST_SSH_PORT
             address = addresses.get(node["qemu_host"])
@@ -213,6 +236,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             address = node.get("host_address")
         if address:
             hostvars["ansible_host"] = address
+        if spec.get("bastion"):
+            hostvars["ansible_ssh_common_args"] = self._proxy_args(spec)
         for key, value in hostvars.items():
             self.inventory.set_variable(name, key, value)
         strict = self.get_option("strict")

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import math
 import re
 
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing as addressing
@@ -93,7 +94,12 @@ TOP_FIELDS = (
     "guest_user",
     "state_dir",
     "control_plane_endpoint",
+    "bastion",
+    "local",
 )
+LOCAL_FIELDS = ("network", "qemu_host_image", "control_plane_image")
+LOCAL_DEFAULTS = {"qemu_host_image": "localhost/q8s-host:virt", "control_plane_image": "localhost/q8s-host:base"}
+BASTION_FIELDS = ("host", "user", "port", "key_file")
 DEFINITION_FIELDS = ("master_node_flavor", "number_additional_master_nodes", "worker")
 TYPE_FIELDS = (
     "architecture",
@@ -106,9 +112,17 @@ TYPE_FIELDS = (
     "labels",
     "taints",
     "accel",
+    "network",
+    "extended_resources",
     "qemu_args",
     "qemu-args",
 )
+NETWORK_FIELDS = ("latency_ms", "jitter_ms", "loss_percent", "bandwidth_mbit")
+# Sane upper bounds of a link profile: a 10 s round trip, all packets lost, 100 Gbit/s.
+NETWORK_MAXIMA = {"latency_ms": 10000, "jitter_ms": 10000, "loss_percent": 100, "bandwidth_mbit": 100000}
+MAX_EXTENDED_RESOURCE = 1000000
+# The node label q8s adds per extended resource: LABEL_PREFIX + "<prefix>-<name>" (63 characters at most).
+EXTENDED_RESOURCE_LABEL = "q8s.io/extended-resource-"
 IMAGE_FIELDS = ("source", "checksum")
 TAINT_FIELDS = ("key", "value", "effect")
 PROVIDERS = ("openstack", "local")
@@ -434,7 +448,90 @@ def _vm_type(checker, name, data):
         "labels": _labels(checker, path + ".labels", data.get("labels")),
         "taints": _taints(checker, path + ".taints", data.get("taints")),
         "accel": accel,
+        "network": _network(checker, path + ".network", data.get("network")),
+        "extended_resources": _extended_resources(checker, path + ".extended_resources", data.get("extended_resources")),
     }
+
+
+def _number(checker, path, value, maximum):
+    """A non-negative int or float (numeric strings accepted), at most ``maximum``; None when bad."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        checker.error(path, value, "must be a number, not %s" % _typename(value), "write a number without quotes or units")
+        return None
+    if value < 0:
+        checker.error(path, value, "must not be negative", "use 0 or more")
+        return None
+    if value > maximum:
+        checker.error(path, value, "must be at most %s" % maximum, "use a value of %s or less" % maximum)
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _network(checker, path, value):
+    """The type's link profile: round-trip latency/jitter (ms), loss (%), bandwidth (Mbit/s); None when unset."""
+    data = checker.mapping(path, value, required=False)
+    if data is None:
+        return None
+    checker.unknown_keys(path, data, NETWORK_FIELDS)
+    out = {}
+    for key in NETWORK_FIELDS:
+        if data.get(key) is None:
+            continue
+        number = _number(checker, "%s.%s" % (path, key), data[key], NETWORK_MAXIMA[key])
+        if number is not None:
+            out[key] = number
+    if not any(k in data for k in NETWORK_FIELDS):
+        checker.error(path, _MISSING, "sets none of %s" % ", ".join(NETWORK_FIELDS), "set at least one of them, or remove network for an unshaped link")
+        return None
+    if out.get("bandwidth_mbit") == 0:
+        checker.error(path + ".bandwidth_mbit", 0, "would let nothing through", "use more than 0, or leave bandwidth_mbit out for an unlimited link")
+        del out["bandwidth_mbit"]
+    if out.get("jitter_ms", 0) > out.get("latency_ms", 0):
+        checker.error(
+            path + ".jitter_ms",
+            out["jitter_ms"],
+            "is larger than latency_ms (%s): the delay would go negative" % out.get("latency_ms", 0),
+            "use a jitter of at most latency_ms, or raise latency_ms",
+        )
+        del out["jitter_ms"]
+    return out or None
+
+
+def _extended_resources(checker, path, value):
+    """Extended resources advertised on the node: {"example.com/fpga": 2}."""
+    data = checker.mapping(path, value, required=False)
+    if data is None:
+        return {}
+    out = {}
+    for key, count in data.items():
+        key = str(key)
+        kpath = "%s.%s" % (path, key)
+        prefix, dummy, name = key.rpartition("/")
+        if not prefix or len(prefix) > 253 or not _LABEL_PREFIX.match(prefix) or not name or len(name) > 63 or not _LABEL_NAME.match(name):
+            checker.error(kpath, _MISSING, "is not a domain-prefixed extended resource name", "write it as <domain>/<name>, for example example.com/fpga")
+            continue
+        if any(prefix == d or prefix.endswith("." + d) for d in ("kubernetes.io", "k8s.io")):
+            checker.error(
+                kpath, _MISSING, "is in the %s namespace, which Kubernetes reserves" % prefix, "use your own domain, for example example.com/%s" % name
+            )
+            continue
+        if len(EXTENDED_RESOURCE_LABEL.partition("/")[2] + prefix + "-" + name) > 63:
+            checker.error(
+                kpath,
+                _MISSING,
+                "is too long for its node label %s%s-%s (63 characters at most after q8s.io/)" % (EXTENDED_RESOURCE_LABEL, prefix, name),
+                "use a shorter domain or name",
+            )
+            continue
+        number = checker.integer(kpath, count, minimum=0, maximum=MAX_EXTENDED_RESOURCE, required=True)
+        if number is not None:
+            out[key] = number
+    return out
 
 
 def _vm_types(checker, raw):
@@ -635,6 +732,47 @@ def _kubernetes_version(checker, raw):
     return "%s.%s.%s" % match.groups()
 
 
+def _bastion(checker, raw):
+    """The SSH jump host for a controller outside the tenant network (None: direct)."""
+    if raw is None:
+        return None
+    data = checker.mapping("bastion", raw)
+    if data is None:
+        return None
+    checker.unknown_keys("bastion", data, BASTION_FIELDS)
+    host = checker.string("bastion.host", data.get("host", _MISSING), required=True)
+    if host is not None and not re.match(r"^[A-Za-z0-9.:-]+$", host):
+        checker.error("bastion.host", host, "is not a host name or address", "give the jump host's DNS name or address, such as 203.0.113.10")
+        host = None
+    user = checker.string("bastion.user", data.get("user"))
+    if user is not None and not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", user):
+        checker.error("bastion.user", user, "is not a valid Linux user name", "use lowercase letters, digits, '_' and '-'")
+    port = checker.integer("bastion.port", data.get("port"), minimum=1, maximum=65535, default=22)
+    key_file = checker.string("bastion.key_file", data.get("key_file"))
+    if host is None:
+        return None
+    return {"host": host, "user": user, "port": port, "key_file": key_file}
+
+
+def _local(checker, raw, name, provider):
+    """The local provider's podman settings (None for openstack)."""
+    if raw is None and provider != "local":
+        return None
+    data = checker.mapping("local", raw, required=False) if raw is not None else {}
+    if data is None:
+        return None
+    if provider != "local":
+        checker.error("local", _MISSING, "is only used by the local provider", "remove it or set provider: local")
+        return None
+    checker.unknown_keys("local", data, LOCAL_FIELDS)
+    out = {"network": checker.string("local.network", data.get("network"), default="q8s-%s" % (name or "q8s"))}
+    if out["network"] is not None and not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", out["network"]):
+        checker.error("local.network", out["network"], "is not a podman network name", "use letters, digits, '-', '_' and '.'")
+    for key, default in sorted(LOCAL_DEFAULTS.items()):
+        out[key] = checker.string("local." + key, data.get(key), default=default)
+    return out
+
+
 def normalise(raw):
     """Validate and normalise a raw spec mapping. Returns ``(spec, warnings)``.
 
@@ -719,6 +857,10 @@ def normalise(raw):
     endpoint = checker.string("control_plane_endpoint", raw.get("control_plane_endpoint"))
     if endpoint is not None and not re.match(r"^[A-Za-z0-9.-]+(:\d{1,5})?$", endpoint):
         checker.error("control_plane_endpoint", endpoint, "is not host[:port]", "give a DNS name or address of a VIP or load balancer, such as 10.0.0.5:6443")
+    bastion = _bastion(checker, raw.get("bastion"))
+    local = _local(checker, raw.get("local"), name, provider)
+    if provider == "local" and bastion is not None:
+        checker.error("bastion", bastion["host"], "is not used by the local provider", "remove it: local hosts are podman containers on this machine")
     default_image = checker.string("default_image_name", raw.get("default_image_name"))
     if provider == "openstack" and default_image is None:
         checker.error("default_image_name", _MISSING, "is required for the openstack provider", "name the Ubuntu image for the hosts (openstack image list)")
@@ -757,6 +899,8 @@ def normalise(raw):
         "guest_user": guest_user,
         "state_dir": state_dir,
         "control_plane_endpoint": endpoint,
+        "bastion": bastion,
+        "local": local,
     }
     spec.update(net)
     return spec, checker.warnings

@@ -20,6 +20,8 @@ CASES = {
     "cluster-provisioned": ("examples/cluster.yml", "tests/unit/fixtures/state-demo"),
     "paper-50": ("examples/paper-50.yml", "tests/unit/fixtures/state-none"),
     "upstream": ("tests/unit/fixtures/upstream-cluster.yaml", "tests/unit/fixtures/state-none"),
+    "bastion": ("tests/unit/fixtures/bastion-cluster.yml", "tests/unit/fixtures/state-demo"),
+    "local": ("examples/local.yml", "tests/unit/fixtures/state-local"),
 }
 
 

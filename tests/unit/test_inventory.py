@@ -162,3 +162,46 @@ def test_inventory_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     os.utime(str(state / "hosts.json"), ns=(1, 1))
     third = listing()
     assert third["_meta"]["hostvars"]["demo-x86-small-1"]["q8s_node"]["guest_address"]["__ansible_unsafe"] == "100.64.0.99"
+
+
+def test_bastion_proxies_every_host():
+    """With `bastion`, every host and guest is reached through the jump host; the SSH
+    arguments split (as Ansible's ssh plugin splits them) into one ProxyCommand."""
+    import shlex
+
+    data = inventory_list(*CASES["bastion"])
+    hostvars = data["_meta"]["hostvars"]
+    assert sorted(hostvars) == ["demo-cp-0", "demo-x86-small-1", "demo-x86-small-1-host"]
+    for name, hv in hostvars.items():
+        raw = hv["ansible_ssh_common_args"]
+        args = shlex.split(raw.get("__ansible_unsafe", raw) if isinstance(raw, dict) else raw)
+        assert args[0] == "-o" and args[1].startswith("ProxyCommand="), name
+        jump = shlex.split(args[1][len("ProxyCommand=") :])
+        assert jump[:3] == ["ssh", "-W", "%h:%p"], name
+        assert jump[jump.index("-p") + 1] == "2200"
+        assert jump[jump.index("-i") + 1] == "/home/researcher/.ssh/id_bastion"
+        assert jump[-1] == "jump@203.0.113.10"
+    host = hostvars["demo-x86-small-1"]["ansible_host"]
+    assert (host.get("__ansible_unsafe") if isinstance(host, dict) else host) == "10.254.1.21"
+    assert hostvars["demo-x86-small-1"]["ansible_port"] == 2222
+
+
+def test_local_provider_hosts_are_podman_containers():
+    """provider local: control planes and QEMU hosts are reached with podman exec under
+    their own names, their libvirt gets the container settings; guests stay SSH hosts at
+    their host container's address."""
+    data = inventory_list(*CASES["local"])
+    hostvars = data["_meta"]["hostvars"]
+
+    def plain(value):
+        return value.get("__ansible_unsafe", value) if isinstance(value, dict) else value
+
+    for name in ("local-cp-0", "local-x86-small-1-host", "local-arm-small-1-host"):
+        assert plain(hostvars[name]["ansible_connection"]) == "containers.podman.podman", name
+        assert "ansible_host" not in hostvars[name] and "ansible_user" not in hostvars[name], name
+    assert "qemu_host_qemu_conf" not in hostvars["local-cp-0"]
+    conf = hostvars["local-x86-small-1-host"]["qemu_host_qemu_conf"]
+    assert {k: plain(v) for k, v in conf.items()} == {"namespaces": "[]", "cgroup_controllers": "[]"}
+    guest = hostvars["local-arm-small-1"]
+    assert plain(guest["ansible_host"]) == "10.89.80.4" and guest["ansible_port"] == 2222
+    assert "ansible_connection" not in guest

@@ -130,6 +130,29 @@ def test_string_numbers_and_aliases():
     assert spec["vm_types"]["arm-mid"]["architecture"] == "aarch64"
 
 
+def test_network_profile_and_extended_resources():
+    raw = valid()
+    raw["vm_types"]["x86-small"]["network"] = {"latency_ms": 40, "jitter_ms": "5", "loss_percent": 0.5, "bandwidth_mbit": 100}
+    raw["vm_types"]["x86-small"]["extended_resources"] = {"example.com/fpga": 2, "gpu.example.org/fake-gpu": "0"}
+    spec = normalise(raw)[0]
+    small = spec["vm_types"]["x86-small"]
+    assert small["network"] == {"latency_ms": 40, "jitter_ms": 5, "loss_percent": 0.5, "bandwidth_mbit": 100}
+    assert small["extended_resources"] == {"example.com/fpga": 2, "gpu.example.org/fake-gpu": 0}
+    # unset (or null): no profile, no extended resources
+    assert spec["vm_types"]["arm-mid"]["network"] is None
+    assert spec["vm_types"]["arm-mid"]["extended_resources"] == {}
+    raw["vm_types"]["x86-small"]["network"] = None
+    raw["vm_types"]["x86-small"]["extended_resources"] = None
+    small = normalise(raw)[0]["vm_types"]["x86-small"]
+    assert small["network"] is None and small["extended_resources"] == {}
+
+
+def test_network_profile_bandwidth_only():
+    raw = valid()
+    raw["vm_types"]["arm-mid"]["network"] = {"bandwidth_mbit": 2.5}
+    assert normalise(raw)[0]["vm_types"]["arm-mid"]["network"] == {"bandwidth_mbit": 2.5}
+
+
 def test_local_provider_needs_no_openstack_fields():
     raw = valid()
     for key in ("private_network_id", "default_image_name"):
@@ -138,17 +161,28 @@ def test_local_provider_needs_no_openstack_fields():
     del raw["cluster_definition"]["master_node_flavor"]
     spec = normalise(raw)[0]
     assert spec["provider"] == "local"
+    assert spec["local"] == {"network": "q8s-demo", "qemu_host_image": "localhost/q8s-host:virt", "control_plane_image": "localhost/q8s-host:base"}
+    assert normalise(valid())[0]["local"] is None
 
 
 # (mutations, field path the message must name, a fragment of the message)
 INVALID = [
     ({"cluster_name": "Demo_1"}, "cluster_name", "'demo-1'"),
+    ({"bastion": {"user": "jump"}}, "bastion.host", "is required"),
+    ({"bastion": {"host": "jump host"}}, "bastion.host", "DNS name or address"),
+    ({"bastion": {"host": "203.0.113.10", "port": 70000}}, "bastion.port", "65535"),
+    ({"bastion": {"host": "203.0.113.10", "usr": "jump"}}, "bastion.usr", "did you mean 'user'"),
+    ({"bastion": "203.0.113.10"}, "bastion", "mapping"),
     ({"cluster_name": "x" * 31}, "cluster_name", "longer than 30"),
     ({"clustr_name": "demo"}, "clustr_name", "did you mean 'cluster_name'"),
     ({"kubernetes_version": 1.3}, "kubernetes_version", "quote it"),
     ({"kubernetes_version": "1.27.3"}, "kubernetes_version", "1.28.0 or newer"),
     ({"kubernetes_version": "latest"}, "kubernetes_version", "major.minor.patch"),
     ({"provider": "aws"}, "provider", "openstack or local"),
+    ({"local": {"network": "q8s-x"}}, "local", "only used by the local provider"),
+    ({"provider": "local", "local": {"netwrk": "x"}}, "local.netwrk", "did you mean 'network'"),
+    ({"provider": "local", "local": {"network": "bad name"}}, "local.network", "podman network name"),
+    ({"provider": "local", "bastion": {"host": "203.0.113.10"}}, "bastion", "not used by the local provider"),
     ({"remote_ip_prefix": "10.254.1.0/33"}, "remote_ip_prefix", "is not a CIDR"),
     ({"remote_ip_prefix": "10.254.1.7/24"}, "remote_ip_prefix", "10.254.1.0/24"),
     ({"remote_ip_prefix": _DELETE}, "remote_ip_prefix", "is required"),
@@ -197,6 +231,28 @@ INVALID = [
     ({"vm_types.x86-small.labels": {"tier": "a b"}}, "vm_types.x86-small.labels.tier", "label value"),
     ({"vm_types.arm-mid.taints": [{"key": "k", "effect": "NoSchedul"}]}, "vm_types.arm-mid.taints[0].effect", "NoSchedule"),
     ({"vm_types.arm-mid.taints": [{"effect": "NoSchedule"}]}, "vm_types.arm-mid.taints[0].key", "is required"),
+    ({"vm_types.x86-small.network": {}}, "vm_types.x86-small.network", "set at least one"),
+    ({"vm_types.x86-small.network": "wan"}, "vm_types.x86-small.network", "must be a mapping"),
+    ({"vm_types.x86-small.network": {"latency": 10}}, "vm_types.x86-small.network.latency", "did you mean 'latency_ms'"),
+    ({"vm_types.x86-small.network": {"latency_ms": -1}}, "vm_types.x86-small.network.latency_ms", "must not be negative"),
+    ({"vm_types.x86-small.network": {"latency_ms": "20ms"}}, "vm_types.x86-small.network.latency_ms", "without quotes or units"),
+    ({"vm_types.x86-small.network": {"latency_ms": True}}, "vm_types.x86-small.network.latency_ms", "must be a number"),
+    ({"vm_types.x86-small.network": {"latency_ms": 20000}}, "vm_types.x86-small.network.latency_ms", "at most 10000"),
+    ({"vm_types.x86-small.network": {"latency_ms": 10, "jitter_ms": 20}}, "vm_types.x86-small.network.jitter_ms", "larger than latency_ms"),
+    ({"vm_types.x86-small.network": {"jitter_ms": 2}}, "vm_types.x86-small.network.jitter_ms", "raise latency_ms"),
+    ({"vm_types.x86-small.network": {"loss_percent": 101}}, "vm_types.x86-small.network.loss_percent", "at most 100"),
+    ({"vm_types.x86-small.network": {"bandwidth_mbit": 0}}, "vm_types.x86-small.network.bandwidth_mbit", "nothing through"),
+    ({"vm_types.x86-small.extended_resources": ["fpga"]}, "vm_types.x86-small.extended_resources", "must be a mapping"),
+    ({"vm_types.x86-small.extended_resources": {"fpga": 1}}, "vm_types.x86-small.extended_resources.fpga", "domain-prefixed"),
+    ({"vm_types.x86-small.extended_resources": {"kubernetes.io/gpu": 1}}, "vm_types.x86-small.extended_resources.kubernetes.io/gpu", "reserves"),
+    ({"vm_types.x86-small.extended_resources": {"nvidia.k8s.io/gpu": 1}}, "vm_types.x86-small.extended_resources.nvidia.k8s.io/gpu", "reserves"),
+    ({"vm_types.x86-small.extended_resources": {"example.com/fpga": -1}}, "vm_types.x86-small.extended_resources.example.com/fpga", "at least 0"),
+    ({"vm_types.x86-small.extended_resources": {"example.com/fpga": 1.5}}, "vm_types.x86-small.extended_resources.example.com/fpga", "whole number"),
+    (
+        {"vm_types.x86-small.extended_resources": {"a-very-long-domain.example.com/" + "x" * 30: 1}},
+        "vm_types.x86-small.extended_resources.a-very-long-domain.example.com/" + "x" * 30,
+        "too long",
+    ),
     ({"guest_images": {"x86_64": {"source": "/img.qcow2", "checksum": "md5:abc"}}}, "guest_images.x86_64.checksum", "sha256"),
     ({"guest_images": {"x86_64": {"source": "/img.qcow2", "checksum": "sha256:abc"}}}, "guest_images.x86_64.checksum", "64 hex digits"),
     ({"guest_images": {"x86_64": {"checksum": "sha256:" + "0" * 64}}}, "guest_images.x86_64.source", "is required"),
