@@ -15,8 +15,11 @@ description:
   - Every play of a run is a stage. For each stage it records, per host, the time from the
     host's first task to its last, and at the end of the run prints one table with each
     stage's wall time, host count and slowest host.
-  - Hosts that failed or were unreachable are listed with the stage, the layer (cloud, host,
-    guest, kubernetes; from the role or play that failed) and the task.
+  - Hosts that failed or were unreachable (failures that a rescue section handled do not
+    count) are listed, one line each, with the layer (cloud, host, guest, kubernetes; from
+    the role or play that failed), the role, the stage and the task. When the stage's
+    rescue collected the layer's evidence (role q8s.cluster.collect_logs, which writes
+    O(output_dir)/<cluster>/<host>/evidence.json), the line ends with the file to read.
   - The same data is written as JSON to O(output_dir)/timing.json.
 requirements:
   - enable in ansible.cfg with C(callbacks_enabled = q8s.cluster.phase_report)
@@ -32,6 +35,7 @@ options:
         key: output_dir
 """
 
+import glob
 import json
 import os
 import time
@@ -97,6 +101,53 @@ def render_table(rows):
     return "\n".join(out)
 
 
+def failed_hosts(failures, stats):
+    """One failure per host that the run counts as failed or unreachable: the first one of
+    the stage its last failure happened in (the cause; what a rescue section re-raised, or a
+    failure it handled earlier in the run, comes later or earlier and is not reported)."""
+    out = []
+    hosts = []
+    for failure in failures:
+        if failure["host"] not in hosts:
+            hosts.append(failure["host"])
+    for host in hosts:
+        summary = stats.summarize(host) if stats is not None else {"failures": 1}
+        if not (summary.get("failures", 0) or summary.get("unreachable", 0)):
+            continue
+        own = [f for f in failures if f["host"] == host]
+        last_stage = own[-1]["stage"]
+        out.append(dict(next(f for f in own if f["stage"] == last_stage)))
+    return out
+
+
+def find_evidence(output_dir, host, since):
+    """The file to read first from the evidence.json that collect_logs wrote for ``host``
+    during this run (output_dir/<cluster>/<host>/evidence.json), or None."""
+    if not output_dir:
+        return None
+    found = None
+    for path in sorted(glob.glob(os.path.join(glob.escape(output_dir), "*", glob.escape(host), "evidence.json"))):
+        try:
+            if os.path.getmtime(path) < since - 1:
+                continue
+            with open(path) as handle:
+                found = json.load(handle).get("read") or os.path.dirname(path)
+        except (OSError, ValueError):
+            continue
+    if found and os.path.isabs(found):
+        relative = os.path.relpath(found)
+        found = found if relative.startswith("..") else relative
+    return found
+
+
+def failure_line(failure):
+    role = " (%s)" % failure["role"] if failure.get("role") else ""
+    line = "FAILED %s: layer %s%s, stage '%s', task '%s' (%s)" % (failure["host"], failure["layer"], role, failure["stage"], failure["task"], failure["what"])
+    if failure.get("evidence"):
+        line += "; read %s" % failure["evidence"]
+    return line
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -144,6 +195,7 @@ class CallbackModule(CallbackBase):
                 "host": host,
                 "stage": stage["name"] if stage else "",
                 "layer": layer_of(role, stage["name"] if stage else ""),
+                "role": role.split(".")[-1] if role else "",
                 "task": task.get_name(),
                 "what": what,
             }
@@ -170,16 +222,10 @@ class CallbackModule(CallbackBase):
         rows = summarise(self._stages)
         self._display.banner("Q8S STAGES")
         self._display.display(render_table(rows))
-        seen = set()
-        for failure in self._failures:
-            if failure["host"] in seen:
-                continue
-            seen.add(failure["host"])
-            self._display.display(
-                "FAILED %s: layer %s, stage '%s', task '%s' (%s)" % (failure["host"], failure["layer"], failure["stage"], failure["task"], failure["what"]),
-                color="red",
-            )
         output_dir = self.get_option("output_dir")
+        for failure in failed_hosts(self._failures, stats):
+            failure["evidence"] = find_evidence(output_dir, failure["host"], self._run_start)
+            self._display.display(failure_line(failure), color="red")
         if output_dir:
             os.makedirs(output_dir, exist_ok=True)
             path = os.path.join(output_dir, "timing.json")

@@ -56,3 +56,77 @@ def test_report_from_a_real_run(tmp_path):
     assert [s["stage"] for s in data["stages"]] == ["Stage one", "Stage two guest boot"]
     assert data["stages"][0]["slowest_host"] == "localhost" and data["stages"][0]["slowest_s"] >= 1.0
     assert data["failures"][0]["layer"] == "guest"
+
+
+RESCUED_THEN_EVIDENCE = """
+- name: Stage one hosts
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: A failure that a rescue handles
+      block:
+        - name: Fail and be rescued
+          ansible.builtin.fail:
+            msg: handled
+      rescue:
+        - name: Recover
+          ansible.builtin.debug:
+            msg: recovered
+- name: Stage two hosts
+  hosts: localhost
+  gather_facts: false
+  vars:
+    q8s_cluster: {cluster_name: unitc}
+  tasks:
+    - name: The host layer, with evidence on failure
+      block:
+        - name: Break the host layer
+          ansible.builtin.include_role:
+            name: q8s.cluster.nat_bridge
+          vars:
+            nat_bridge_host_network: "not-a-cidr"
+      rescue:
+        - name: Collect the host layer's evidence
+          ansible.builtin.include_role:
+            name: q8s.cluster.collect_logs
+          vars:
+            collect_logs_layer: host
+            collect_logs_message: "{{ ansible_failed_result.msg | default('') }}"
+        - name: Stop here
+          ansible.builtin.fail:
+            msg: host layer failed
+"""
+
+
+def test_rescued_failures_are_not_reported_and_evidence_is_named(tmp_path):
+    """A failure that a rescue handled is not a failed host; a host whose rescue ran
+    collect_logs gets a failure line that names its layer, role and evidence file, and
+    collect_logs really wrote the files it lists."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(RESCUED_THEN_EVIDENCE)
+    report = tmp_path / "report"
+    proc = run(
+        [
+            "env",
+            "ANSIBLE_CALLBACKS_ENABLED=q8s.cluster.phase_report",
+            "Q8S_REPORT_DIR=%s" % report,
+            "ansible-playbook",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            str(playbook),
+        ]
+    )
+    assert proc.returncode != 0, proc.stdout
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
+    assert len(lines) == 1, proc.stdout
+    assert lines[0].startswith("FAILED localhost: layer host (nat_bridge), stage 'Stage two hosts', task "), lines
+    evidence_dir = report / "unitc" / "localhost"
+    assert lines[0].endswith("; read %s" % (evidence_dir / "libvirtd.log")), lines
+    evidence = json.loads((evidence_dir / "evidence.json").read_text())
+    assert evidence["layer"] == "host" and evidence["read"] == str(evidence_dir / "libvirtd.log")
+    assert "not-a-cidr" in evidence["message"] or evidence["message"], evidence
+    for name in ["iptables.txt", "network.txt", "libvirtd.log"]:
+        assert name in evidence["files"]
+        assert (evidence_dir / name).read_text().startswith("$ "), name
