@@ -54,7 +54,26 @@ def admin(cloud_env):
 def tenant(cloud_env):
     import openstack
 
-    return openstack.connect(cloud="q8s-test")
+    conn = openstack.connect(cloud="q8s-test")
+    purge_leftovers(conn)
+    return conn
+
+
+def purge_leftovers(conn):
+    """Delete what an interrupted earlier run left in the test project (the cloud's
+    databases outlive a run): every server, cluster keypair and cluster security group.
+    The tests then start from an empty project, whatever happened before."""
+    servers = list(conn.compute.servers())
+    for server in servers:
+        conn.compute.delete_server(server, ignore_missing=True)
+    for server in servers:
+        conn.compute.wait_for_delete(server, wait=300)
+    for keypair in conn.compute.keypairs():
+        if keypair.name.endswith("-cluster"):
+            conn.compute.delete_keypair(keypair, ignore_missing=True)
+    for group in conn.network.security_groups():
+        if group.name.endswith("-cluster"):
+            conn.network.delete_security_group(group, ignore_missing=True)
 
 
 def make_spec(path, name, extra_cp=0, workers=None, flavor="q8s.small", **top):
@@ -91,7 +110,9 @@ class Run:
         self.changed = int(m.group(2)) if m else None
 
     def __repr__(self):
-        return "rc=%s changed=%s\n%s" % (self.rc, self.changed, self.out[-6000:])
+        # The failed tasks first: pytest shortens long assertion messages.
+        failed = [line for line in self.out.splitlines() if line.startswith(("fatal:", "failed:", "FAILED"))]
+        return "rc=%s changed=%s\n%s\n%s" % (self.rc, self.changed, "\n".join(failed)[:3000], self.out[-6000:])
 
 
 def playbook(env, name, spec, *extra, cloud="q8s-test", timeout=1800):

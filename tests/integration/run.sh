@@ -4,6 +4,7 @@
 #
 #   tests/integration/run.sh [pytest args...]
 #
+# pytest -vv: assertion messages (the failed task) are shown whole, not cut at 240 chars.
 # Environment: Q8S_CLOUD_DIR (work dir, default /var/tmp/q8s-cloud),
 # Q8S_CLOUD_FRESH=1 (start from empty databases), PYTHON (default .venv/bin/python).
 set -euo pipefail
@@ -22,6 +23,6 @@ t2=$SECONDS
 echo "run.sh: cloud install $((t1 - t0)) s, start $((t2 - t1)) s"
 cd "$ROOT"
 rc=0
-"$PY" -m pytest tests/integration -m integration -p no:cacheprovider -rA "$@" || rc=$?
+"$PY" -m pytest tests/integration -m integration -p no:cacheprovider -rA -vv "$@" || rc=$?
 echo "run.sh: tests $((SECONDS - t2)) s (exit $rc)"
 exit $rc

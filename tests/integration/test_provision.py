@@ -17,7 +17,7 @@ def work(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def big(cloud_env, work):
+def big(cloud_env, work, tenant):
     """Cluster 'alpha': 2 extra control planes and 4 workers of 2 types, provisioned."""
     spec = make_spec(work, "alpha", extra_cp=2, workers={"x86-small": 2, "arm-mid": 2})
     run = playbook(cloud_env, "provision.yml", spec)
@@ -189,3 +189,36 @@ def test_existing_keypair_without_private_key(cloud_env, work, tenant):
         assert cluster_servers(tenant, "eta") == []
     finally:
         tenant.compute.delete_keypair("eta-cluster", ignore_missing=True)
+
+
+def test_adopt_initial_instance(cloud_env, work, tenant):
+    """name_of_initial_instance: the existing server becomes the initial control plane;
+    q8s only adds it to the cluster security group, and teardown only takes it out."""
+    image = tenant.image.find_image("q8s-test-image")
+    flavor = tenant.compute.find_flavor("q8s.medium")
+    net = tenant.network.find_network("private")
+    own = tenant.compute.create_server(name="theta-controller", image_id=image.id, flavor_id=flavor.id, networks=[{"uuid": net.id}])
+    own = tenant.compute.wait_for_server(own, wait=300)
+    try:
+        spec = make_spec(work, "theta", extra_cp=1, workers={"x86-small": 1}, name_of_initial_instance="theta-controller")
+        run = playbook(cloud_env, "provision.yml", spec)
+        assert run.rc == 0, run
+        names = sorted(s.name for s in cluster_servers(tenant, "theta"))
+        assert names == ["theta-cp-1", "theta-x86-small-1-host"], names
+        assert tenant.compute.find_server("theta-cp-0") is None
+        groups = {g["name"] for g in tenant.compute.get_server(own.id).security_groups}
+        assert "theta-cluster" in groups
+        hosts = hosts_json(spec)["hosts"]
+        assert hosts["theta-controller"] == own.addresses["private"][0]["addr"]
+        again = playbook(cloud_env, "provision.yml", spec)
+        assert again.rc == 0 and again.changed == 0, again
+
+        run = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
+        assert run.rc == 0, run
+        assert cluster_servers(tenant, "theta") == []
+        kept = tenant.compute.get_server(own.id)
+        assert kept.status == "ACTIVE"
+        assert "theta-cluster" not in {g["name"] for g in kept.security_groups or []}
+        assert tenant.network.find_security_group("theta-cluster") is None
+    finally:
+        tenant.compute.delete_server(own.id, ignore_missing=True)

@@ -182,7 +182,10 @@ connection = $db/placement.sqlite?timeout=30
 auth_strategy = keystone
 $(authtoken placement)
 EOF
-  gunicorn_conf placement $PLACEMENT_PORT placement.wsgi.api:application 1 gthread 4
+  # one single-threaded worker, as neutron: with threads, two concurrent first
+  # allocations of a project race to create it and one thread then waits on the other's
+  # write lock until the busy timeout ("database is locked", NoValidHost) under load
+  gunicorn_conf placement $PLACEMENT_PORT placement.wsgi.api:application 1 sync 1
 
   cp "$VENV/etc/glance/glance-api-paste.ini" "$W/etc/glance/"
   cat >"$W/etc/glance/glance-api.conf" <<EOF

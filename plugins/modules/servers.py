@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: servers
+short_description: Create a cluster's missing servers all at once and wait for them, or delete them all
+version_added: "0.1.0"
+description:
+  - Creates, in one process and concurrently, every server of the list that does not exist
+    yet (servers are matched by name among those whose metadata says
+    C(q8s_cluster=<cluster>)), then polls the whole cluster with one list call per round
+    until every listed server is ACTIVE, none is building any more, or I(timeout) runs out.
+  - A loop of C(openstack.cloud.server) tasks pays a module start, an SDK import and a
+    token per server; for 50 servers that dominates the run. This module pays them once.
+  - Servers that exist are never changed or deleted; servers in C(ERROR) are reported (the
+    playbook deletes them before calling this module, so a rerun replaces them).
+  - Fails naming every server that did not become ACTIVE, with its status.
+  - With I(state=absent), deletes every server of the cluster (but those in I(keep))
+    concurrently and waits until they are gone.
+options:
+  state:
+    description: C(present) creates what is missing; C(absent) deletes the cluster's servers.
+    type: str
+    choices: [present, absent]
+    default: present
+  keep:
+    description: With I(state=absent), names of servers that stay (an adopted instance).
+    type: list
+    elements: str
+    default: []
+  cluster:
+    description: Cluster name; the servers carry metadata C(q8s_cluster=<cluster>).
+    type: str
+    required: true
+  servers:
+    description:
+      - The servers the cluster needs, dicts with C(name), C(flavor) (ID) and C(metadata)
+        (merged over C(q8s_cluster)). Required with I(state=present).
+    type: list
+    elements: dict
+  image:
+    description: Image ID of every server. Required with I(state=present).
+    type: str
+  network:
+    description: Network ID every server joins. Required with I(state=present).
+    type: str
+  key_name:
+    description: Keypair of every server. Required with I(state=present).
+    type: str
+  security_groups:
+    description: Security group names attached to every new server.
+    type: list
+    elements: str
+    default: []
+  concurrency:
+    description: Create requests in flight at once.
+    type: int
+    default: 10
+  wait:
+    description: Wait until the servers are ACTIVE.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for ACTIVE in all.
+    type: int
+    default: 600
+  poll:
+    description: Seconds between two listings of the cluster's servers.
+    type: int
+    default: 3
+extends_documentation_fragment:
+  - openstack.cloud.openstack
+author:
+  - q8s developers (@q8s)
+"""
+
+EXAMPLES = r"""
+- name: Create the cluster's servers and wait for them
+  q8s.cluster.servers:
+    cloud: mycloud
+    cluster: demo
+    image: "{{ image_id }}"
+    network: "{{ network_id }}"
+    key_name: demo-cluster
+    security_groups: [demo-cluster]
+    servers:
+      - name: demo-cp-0
+        flavor: "{{ flavor_id }}"
+        metadata: {q8s_role: control_plane, q8s_vm_type: none, q8s_initial: "true"}
+"""
+
+RETURN = r"""
+created:
+  description: Names of the servers this run created (or would create, in check mode).
+  returned: always
+  type: list
+  elements: str
+deleted:
+  description: Names of the servers this run deleted (or would delete, in check mode).
+  returned: with I(state=absent)
+  type: list
+  elements: str
+servers:
+  description: Every server of the cluster after the run, with C(name), C(id) and C(status).
+  returned: always
+  type: list
+  elements: dict
+not_active:
+  description: C(name (status)) of each listed server that is not ACTIVE.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
+    OpenStackModule,
+)
+
+
+class ServersModule(OpenStackModule):
+    argument_spec = dict(
+        cluster=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        keep=dict(type="list", elements="str", default=[]),
+        servers=dict(type="list", elements="dict"),
+        image=dict(type="str"),
+        network=dict(type="str"),
+        key_name=dict(type="str", no_log=False),
+        security_groups=dict(type="list", elements="str", default=[]),
+        concurrency=dict(type="int", default=10),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="int", default=600),
+        poll=dict(type="int", default=3),
+    )
+    module_kwargs = dict(
+        supports_check_mode=True,
+        required_if=[("state", "present", ("servers", "image", "network", "key_name"))],
+    )
+
+    def _cluster_servers(self):
+        cluster = self.params["cluster"]
+        return dict((s.name, s) for s in self.conn.compute.servers(details=True) if (s.metadata or {}).get("q8s_cluster") == cluster)
+
+    def _create(self, server):
+        metadata = dict(server.get("metadata") or {})
+        metadata["q8s_cluster"] = self.params["cluster"]
+        self.conn.compute.create_server(
+            name=server["name"],
+            image_id=self.params["image"],
+            flavor_id=server["flavor"],
+            networks=[{"uuid": self.params["network"]}],
+            key_name=self.params["key_name"],
+            security_groups=[{"name": g} for g in self.params["security_groups"]],
+            metadata=dict((str(k), str(v)) for k, v in metadata.items()),
+        )
+        return server["name"]
+
+    def _absent(self):
+        existing = self._cluster_servers()
+        doomed = [s for n, s in sorted(existing.items()) if n not in self.params["keep"]]
+        deleted = [s.name for s in doomed]
+        if self.ansible.check_mode or not doomed:
+            self.exit_json(changed=bool(doomed), deleted=deleted, created=[], servers=self._summary(existing), not_active=[])
+        with ThreadPoolExecutor(max_workers=max(1, self.params["concurrency"])) as pool:
+            list(pool.map(lambda s: self.conn.compute.delete_server(s, ignore_missing=True), doomed))
+        deadline = time.monotonic() + self.params["timeout"]
+        while True:
+            left = [n for n in self._cluster_servers() if n in deleted]
+            if not left or time.monotonic() >= deadline:
+                break
+            time.sleep(max(1, self.params["poll"]))
+        if left:
+            self.fail_json(
+                msg="%d server(s) of cluster %s were not deleted within %d s: %s"
+                % (len(left), self.params["cluster"], self.params["timeout"], ", ".join(left)),
+                changed=True,
+                deleted=deleted,
+            )
+        self.exit_json(changed=True, deleted=deleted, created=[], servers=self._summary(self._cluster_servers()), not_active=[])
+
+    def run(self):
+        if self.params["state"] == "absent":
+            self._absent()
+        wanted = self.params["servers"]
+        for server in wanted:
+            if not server.get("name") or not server.get("flavor"):
+                self.fail_json(msg="every entry of servers needs a name and a flavor, got %r" % server)
+        existing = self._cluster_servers()
+        missing = [s for s in wanted if s["name"] not in existing]
+        created = [s["name"] for s in missing]
+        if self.ansible.check_mode:
+            self.exit_json(changed=bool(created), created=created, servers=self._summary(existing), not_active=[])
+
+        refused = []
+        if missing:
+            with ThreadPoolExecutor(max_workers=max(1, self.params["concurrency"])) as pool:
+                futures = [(s["name"], pool.submit(self._create, s)) for s in missing]
+                for name, future in futures:
+                    try:
+                        future.result()
+                    except Exception as exc:  # noqa: BLE001 - reported per server
+                        refused.append("%s: %s" % (name, exc))
+        if refused:
+            self.fail_json(
+                msg="the cloud refused to create %d server(s): %s" % (len(refused), "; ".join(refused)),
+                changed=len(refused) < len(created),
+                created=[n for n in created if not any(r.startswith(n + ":") for r in refused)],
+            )
+
+        names = [s["name"] for s in wanted]
+        deadline = time.monotonic() + self.params["timeout"]
+        while True:
+            current = self._cluster_servers()
+            statuses = dict((n, current[n].status if n in current else "missing") for n in names)
+            not_active = ["%s (%s%s)" % (n, st, _fault(current.get(n))) for n, st in sorted(statuses.items()) if st != "ACTIVE"]
+            building = [n for n, st in statuses.items() if st in ("BUILD", "missing")]
+            if not self.params["wait"] or not not_active or not building or time.monotonic() >= deadline:
+                break
+            time.sleep(max(1, self.params["poll"]))
+        result = dict(changed=bool(created), created=created, servers=self._summary(current), not_active=not_active if self.params["wait"] else [])
+        if self.params["wait"] and not_active:
+            self.fail_json(
+                msg="%d server(s) of cluster %s did not become ACTIVE: %s. Rerun provision.yml once the cause is fixed: "
+                "servers in ERROR are replaced, the others are kept." % (len(not_active), self.params["cluster"], ", ".join(not_active)),
+                **result,
+            )
+        self.exit_json(**result)
+
+    @staticmethod
+    def _summary(servers):
+        return [dict(name=s.name, id=s.id, status=s.status) for s in sorted(servers.values(), key=lambda s: s.name)]
+
+
+def _fault(server):
+    """': <nova's fault message>' of a server in ERROR, else ''."""
+    fault = getattr(server, "fault", None) or {}
+    message = fault.get("message") if isinstance(fault, dict) else None
+    return ": %s" % message if message else ""
+
+
+def main():
+    module = ServersModule()
+    module()
+
+
+if __name__ == "__main__":
+    main()
