@@ -1,8 +1,9 @@
 """Provisioning benchmark: provision.yml vs the upstream way (one server at a time).
 
-    tests/integration/cloud/cloud.sh start
     .venv/bin/python tests/bench/provision_bench.py [--hosts 50]
 
+Starts the loopback cloud (tests/integration/cloud/cloud.sh) when it is not running, and
+stops it again afterwards.
 Against the loopback cloud (Q8S_CLOUD_DIR, default /var/tmp/q8s-cloud) both create and
 wait for the same number of servers (q8s.small): first a small openstacksdk script that
 creates one server, waits for ACTIVE, then the next (as upstream Q8S did), then
@@ -23,6 +24,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOUD_DIR = Path(os.environ.get("Q8S_CLOUD_DIR", "/var/tmp/q8s-cloud"))
+CLOUD_SH = ROOT / "tests" / "integration" / "cloud" / "cloud.sh"
 
 
 def baseline(conn, n):
@@ -83,14 +85,29 @@ def main():
     parser.add_argument("--hosts", type=int, default=50)
     args = parser.parse_args()
     clouds = CLOUD_DIR / "clouds.yaml"
+    started = False
+    if not _cloud_up(clouds):
+        # make bench is self-contained: start the loopback cloud, stop it afterwards.
+        print("provision_bench: starting the loopback cloud (tests/integration/cloud/cloud.sh)")
+        subprocess.run([str(CLOUD_SH), "install"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([str(CLOUD_SH), "start"], check=True, stdout=subprocess.DEVNULL)
+        started = True
+    try:
+        _measure(args, clouds)
+    finally:
+        if started:
+            subprocess.run([str(CLOUD_SH), "stop"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _cloud_up(clouds):
     try:
         socket.create_connection(("127.0.0.1", 5000), timeout=2).close()
-        running = clouds.exists()
     except OSError:
-        running = False
-    if not running:
-        print("provision_bench: skipped, the loopback cloud is not running (tests/integration/cloud/cloud.sh start first)")
-        return
+        return False
+    return clouds.exists()
+
+
+def _measure(args, clouds):
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds)
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), no_proxy="127.0.0.1,localhost")
     import openstack

@@ -1,0 +1,77 @@
+"""Golden image benchmark: guest ready with the golden image vs installing at first boot.
+
+    .venv/bin/python tests/bench/golden_bench.py
+
+With the local provider (cluster "goldbench": one x86_64 and one aarch64 host, as
+examples/local.yml), per architecture, same base image, same host, one after the other:
+
+- baseline, the upstream way: the guest's seed installs the packages at first boot
+  (cloud-init `packages`: Debian's containerd, runc, conntrack, socat, ebtables, ethtool);
+  timed from creating the guest until cloud-init has finished (guests.yml returns);
+- golden: playbooks/golden_images.yml builds the image once (its time is printed, not part
+  of the ratio), then the guest boots from it with the ordinary seed; timed the same way.
+
+Prints both times and the ratio baseline / golden per architecture (goal: at least 5x).
+The Kubernetes packages are left out (q8s_kubernetes_skip_binaries=true): pkgs.k8s.io is
+not reachable here. Guests fetch the Debian packages through their host's NAT.
+"""
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from guest_boot_bench import ROOT, boot_once, playbook, remove_guest
+
+PACKAGES = ["containerd", "runc", "conntrack", "socat", "ebtables", "ethtool"]
+
+
+def main():
+    subprocess.run([str(ROOT / "tests" / "testbed" / "prepare.sh")], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(ROOT / "tests" / "testbed" / "build-images.sh"), "host", "amd64", "arm64"], check=True, stderr=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = yaml.safe_load((ROOT / "examples" / "local.yml").read_text())
+        data.update(cluster_name="goldbench", remote_ip_prefix="10.89.82.0/24", state_dir=str(tmp / "state"), local={"network": "q8s-goldbench"})
+        spec_file = tmp / "goldbench.yml"
+        spec_file.write_text(yaml.safe_dump(data))
+        golden_dir = tmp / "images"
+        common = ["-e", "q8s_golden_dir=%s" % golden_dir, "-e", "q8s_kubernetes_skip_binaries=true", "-e", json.dumps({"q8s_golden_packages": PACKAGES})]
+        first_boot = json.dumps({"emulated_worker_cloud_config": {"package_update": True, "packages": PACKAGES}})
+        try:
+            playbook(spec_file, "provision.yml")
+            playbook(spec_file, "hosts.yml", *common)
+            hosts = json.loads((tmp / "state" / "hosts.json").read_text())["hosts"]
+            pairs = []
+            for type_name in sorted(data["cluster_definition"]["worker"]):
+                guest = "goldbench-%s-1" % type_name
+                pairs.append((data["vm_types"][type_name]["architecture"], guest, guest + "-host"))
+            baseline = {}
+            for arch, guest, host in pairs:
+                remove_guest(host, guest)
+                baseline[arch] = boot_once(spec_file, host, hosts[host], "-e", first_boot, *common)[1]
+                print("%-8s baseline (packages installed at first boot): ready after %.1f s" % (arch, baseline[arch]), flush=True)
+                remove_guest(host, guest)
+            t0 = time.monotonic()
+            playbook(spec_file, "golden_images.yml", *common)
+            print("golden images built (both architectures, once): %.1f s" % (time.monotonic() - t0), flush=True)
+            golden = {}
+            for arch, guest, host in pairs:
+                remove_guest(host, guest)
+                golden[arch] = boot_once(spec_file, host, hosts[host], *common)[1]
+                print("%-8s golden image: ready after %.1f s" % (arch, golden[arch]), flush=True)
+            print()
+            print("guest ready (cloud-init done, packages present): first-boot install vs golden image")
+            for arch, _guest, _host in pairs:
+                print(
+                    "  %-8s baseline %7.1f s   golden %6.1f s   ratio %.1fx (goal: at least 5x)"
+                    % (arch, baseline[arch], golden[arch], baseline[arch] / golden[arch])
+                )
+        finally:
+            playbook(spec_file, "teardown.yml", "-e", "q8s_teardown_confirm=true")
+
+
+if __name__ == "__main__":
+    main()
