@@ -21,7 +21,9 @@ for p in "${PKGS[@]}"; do
 done
 if ((${#missing[@]})); then
   log "installing: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || {
+    apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
 else
   log "packages present"
 fi
