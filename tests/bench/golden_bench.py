@@ -17,6 +17,7 @@ not reachable here. Guests fetch the Debian packages through their host's NAT.
 """
 
 import json
+import re
 import subprocess
 import tempfile
 import time
@@ -26,6 +27,18 @@ import yaml
 from guest_boot_bench import ROOT, boot_once, playbook, remove_guest
 
 PACKAGES = ["containerd", "runc", "conntrack", "socat", "ebtables", "ethtool"]
+
+
+def assert_packages(state_dir, user, address, label):
+    """Both ways must end with the packages installed in the guest: ask dpkg over SSH."""
+    cmd = ["ssh", "-i", str(state_dir / "id_ed25519"), "-p", "2222", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"]
+    cmd += ["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "%s@%s" % (user, address)]
+    cmd += ["dpkg-query -W -f '${Package} ${db:Status-Status}\\n' " + " ".join(PACKAGES)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    installed = {line.split()[0] for line in proc.stdout.splitlines() if line.endswith(" installed")}
+    missing = sorted(set(PACKAGES) - installed)
+    if missing:
+        raise SystemExit("%s: packages missing in the guest: %s (%s)" % (label, " ".join(missing), proc.stderr.strip()))
 
 
 def main():
@@ -52,15 +65,43 @@ def main():
             for arch, guest, host in pairs:
                 remove_guest(host, guest)
                 baseline[arch] = boot_once(spec_file, host, hosts[host], "-e", first_boot, *common)[1]
+                assert_packages(tmp / "state", data["guest_user"], hosts[host], "%s baseline" % arch)
                 print("%-8s baseline (packages installed at first boot): ready after %.1f s" % (arch, baseline[arch]), flush=True)
                 remove_guest(host, guest)
             t0 = time.monotonic()
             playbook(spec_file, "golden_images.yml", *common)
             print("golden images built (both architectures, once): %.1f s" % (time.monotonic() - t0), flush=True)
+            for _arch, _guest, host in pairs:
+                left = subprocess.run(["podman", "exec", host, "virsh", "list", "--all", "--name"], capture_output=True, text=True, check=True).stdout.split()
+                files = subprocess.run(
+                    [
+                        "podman",
+                        "exec",
+                        host,
+                        "find",
+                        "/var/lib/libvirt/images/q8s",
+                        "/var/lib/q8s/golden",
+                        "/var/lib/q8s/guests",
+                        "-mindepth",
+                        "1",
+                        "-name",
+                        "*golden*",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                ).stdout.split()
+                if [n for n in left if "golden" in n] or files:
+                    raise SystemExit("golden_images.yml left its builder behind on %s: %s" % (host, " ".join(left + files)))
+            rerun = playbook(spec_file, "golden_images.yml", *common)
+            if re.search(r"changed=[1-9]", rerun):
+                raise SystemExit("golden_images.yml rerun changed something:\n%s" % rerun[-3000:])
+            print("golden_images.yml rerun: manifests current, changed=0", flush=True)
             golden = {}
             for arch, guest, host in pairs:
                 remove_guest(host, guest)
                 golden[arch] = boot_once(spec_file, host, hosts[host], *common)[1]
+                assert_packages(tmp / "state", data["guest_user"], hosts[host], "%s golden" % arch)
                 print("%-8s golden image: ready after %.1f s" % (arch, golden[arch]), flush=True)
             print()
             print("guest ready (cloud-init done, packages present): first-boot install vs golden image")
