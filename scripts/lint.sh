@@ -44,7 +44,7 @@ if [ ${#py_paths[@]} -gt 0 ]; then
 fi
 
 # Shell entry points (ansible-test's shellcheck test only sees *.sh files).
-run shellcheck shellcheck --severity=style scripts/*.sh .ci/run
+run shellcheck shellcheck --severity=style scripts/*.sh .ci/run roles/emulated_worker/files/q8s-firstboot
 
 if [ ${#failed[@]} -gt 0 ]; then
     echo "lint: FAILED: ${failed[*]}" >&2
