@@ -107,7 +107,9 @@ deleted:
   type: list
   elements: str
 servers:
-  description: Every server of the cluster after the run, with C(name), C(id) and C(status).
+  description:
+    - Every server of the cluster after the run, with C(name), C(id), C(status) and
+      C(addresses) (Nova's, by network name).
   returned: always
   type: list
   elements: dict
@@ -237,7 +239,7 @@ class ServersModule(OpenStackModule):
 
     @staticmethod
     def _summary(servers):
-        return [dict(name=s.name, id=s.id, status=s.status) for s in sorted(servers.values(), key=lambda s: s.name)]
+        return [dict(name=s.name, id=s.id, status=s.status, addresses=s.addresses or {}) for s in sorted(servers.values(), key=lambda s: s.name)]
 
 
 def _fault(server):

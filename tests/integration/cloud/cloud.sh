@@ -15,14 +15,14 @@
 #   Q8S_CLOUD_DIR      work dir, all runtime state   (default /var/tmp/q8s-cloud)
 #   Q8S_CLOUD_CACHE    venv cache                    (default /var/cache/q8s)
 #   Q8S_CLOUD_PYTHON   interpreter for the venv      (default python3.11, else python3)
-#   Q8S_CLOUD_COMPUTES number of fake compute hosts  (default 2)
+#   Q8S_CLOUD_COMPUTES number of fake compute hosts  (default 4)
 # See README.md beside this file.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 W="${Q8S_CLOUD_DIR:-/var/tmp/q8s-cloud}"
 CACHE="${Q8S_CLOUD_CACHE:-/var/cache/q8s}"
-COMPUTES="${Q8S_CLOUD_COMPUTES:-2}"
+COMPUTES="${Q8S_CLOUD_COMPUTES:-4}"
 if [[ -n "${Q8S_CLOUD_PYTHON:-}" ]]; then PY="$Q8S_CLOUD_PYTHON"
 elif command -v python3.11 >/dev/null; then PY=python3.11
 else PY=python3; fi
@@ -146,6 +146,8 @@ threads = $6
 timeout = 300
 graceful_timeout = 5
 accesslog = "$W/log/$1-access.log"
+# the request's duration in ms at the end: where a slow run spends its time
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s "%(a)s" %(M)sms'
 EOF
 }
 
@@ -276,6 +278,11 @@ auth_strategy = keystone
 api_paste_config = $W/etc/nova/api-paste.ini
 [scheduler]
 discover_hosts_in_cells_interval = 5
+[filter_scheduler]
+# concurrent requests: pick at random among the best hosts, not all the same one (the
+# scheduler's own state lags behind builds in flight; a fake compute builds one at a time)
+host_subset_size = $COMPUTES
+shuffle_best_same_weighed_hosts = true
 [vnc]
 enabled = false
 [oslo_messaging_notifications]
@@ -306,7 +313,7 @@ EOF
       sed "s/^\[DEFAULT\]$/[DEFAULT]\nhost = fake-compute-$i/" \
       >"$W/etc/nova/nova-compute-$i.conf"
   done
-  gunicorn_conf nova $NOVA_PORT nova.wsgi.osapi_compute:application 2 sync 1
+  gunicorn_conf nova $NOVA_PORT nova.wsgi.osapi_compute:application 4 sync 1
 
   cat >"$W/rabbitmq/rabbitmq.conf" <<EOF
 listeners.tcp.default = $IP:$RABBIT_PORT
