@@ -27,6 +27,10 @@ description:
   - With C(provider=local), control planes and QEMU hosts are podman containers named like
     the host (C(ansible_connection=containers.podman.podman)); guests are still reached over
     SSH at their host container's address.
+  - Hosts and guests reached over SSH keep their host keys in the cluster's own
+    C(<state_dir>/known_hosts), accepted on first contact (C(StrictHostKeyChecking=accept-new))
+    and never changed silently afterwards; the playbooks forget a server's or guest's key when
+    they create it anew, and teardown removes the file.
   - With the spec's C(bastion) set, every host (and guest) is reached through that jump
     host (C(ansible_ssh_common_args) with an SSH C(ProxyCommand)).
   - The inventory source must be a file whose name ends in C(q8s.yml) or C(q8s.yaml).
@@ -201,13 +205,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._add_host(name, groups, node, spec, addresses)
 
     @staticmethod
-    def _proxy_args(spec):
-        """SSH options that reach a tenant address through the spec's bastion."""
-        bastion = spec["bastion"]
+    def _ssh_args(spec):
+        """SSH options of every host and guest reached over SSH: the cluster's own
+        known_hosts, a new host's key accepted on first contact (a changed key is refused),
+        and through the spec's bastion when it has one."""
+        known_hosts = shlex.quote(os.path.join(spec["state_dir"], "known_hosts"))
+        args = "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=accept-new" % known_hosts
+        bastion = spec.get("bastion")
+        if not bastion:
+            return args
         key = os.path.expanduser(bastion.get("key_file") or os.path.join(spec["state_dir"], "id_ed25519"))
         user = bastion.get("user") or spec["host_ssh_user"]
-        jump = "ssh -W %%h:%%p -q -p %d -i %s -o StrictHostKeyChecking=accept-new %s@%s" % (bastion["port"], shlex.quote(key), user, bastion["host"])
-        return "-o ProxyCommand=%s" % shlex.quote(jump)
+        jump = "ssh -W %%h:%%p -q -p %d -i %s %s %s@%s" % (bastion["port"], shlex.quote(key), args, user, bastion["host"])
+        return "%s -o ProxyCommand=%s" % (args, shlex.quote(jump))
 
     def _add_host(self, name, groups, node, spec, addresses):
         for group in groups:
@@ -236,8 +246,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             address = node.get("host_address")
         if address:
             hostvars["ansible_host"] = address
-        if spec.get("bastion"):
-            hostvars["ansible_ssh_common_args"] = self._proxy_args(spec)
+        if "ansible_connection" not in hostvars:
+            hostvars["ansible_ssh_common_args"] = self._ssh_args(spec)
         for key, value in hostvars.items():
             self.inventory.set_variable(name, key, value)
         strict = self.get_option("strict")

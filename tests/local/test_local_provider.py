@@ -138,15 +138,28 @@ def test_rebuild_guest_refuses_without_confirmation(spec, deployed):
     assert ssh(deployed["key"], address, "test -e /var/q8s-marker").returncode == 0, "the guest was touched"
 
 
+def ansible_ping(guest):
+    """Ansible reaches the guest as the playbooks do: the inventory's SSH settings, the
+    cluster's own known_hosts (a new key accepted once, a changed one refused)."""
+    return run(VENV_BIN / "ansible", guest, "-m", "ansible.builtin.ping", "-e", "@%s" % SPEC)
+
+
 def test_rebuild_guest_gives_a_fresh_guest(spec, deployed):
-    """repair/rebuild_guest.yml: new overlay disk and seed, the same guest again."""
+    """repair/rebuild_guest.yml: new overlay disk and seed, the same guest again; its new
+    SSH host key replaces the old one in the cluster's known_hosts."""
     guest, address = x86_guest(spec, deployed)
     assert ssh(deployed["key"], address, "sudo touch /var/q8s-marker").returncode == 0
+    before = ansible_ping(guest)
+    assert before.returncode == 0 and "pong" in before.stdout, before.stdout[-3000:]
+    known_hosts = deployed["key"].parent / "known_hosts"
+    assert "[%s]:2222" % address in known_hosts.read_text()
     rebuilt = repair("rebuild_guest", "--limit", "%s,%s-host" % (guest, guest), "-e", "q8s_confirm=rebuild_guest")
     assert rebuilt.returncode == 0, rebuilt.stdout[-6000:]
     after = ssh(deployed["key"], address, "hostname; test -e /var/q8s-marker && echo marker-still-there || echo fresh-disk")
     assert after.returncode == 0, after.stderr
     assert after.stdout.split() == [guest, "fresh-disk"], after.stdout
+    again = ansible_ping(guest)
+    assert again.returncode == 0 and "pong" in again.stdout, again.stdout[-3000:]
 
 
 def test_replace_host_brings_back_host_and_guest(spec, deployed):

@@ -175,15 +175,38 @@ def test_bastion_proxies_every_host():
     for name, hv in hostvars.items():
         raw = hv["ansible_ssh_common_args"]
         args = shlex.split(raw.get("__ansible_unsafe", raw) if isinstance(raw, dict) else raw)
-        assert args[0] == "-o" and args[1].startswith("ProxyCommand="), name
-        jump = shlex.split(args[1][len("ProxyCommand=") :])
+        proxy = [a for a in args if a.startswith("ProxyCommand=")]
+        assert len(proxy) == 1 and args[args.index(proxy[0]) - 1] == "-o", name
+        jump = shlex.split(proxy[0][len("ProxyCommand=") :])
         assert jump[:3] == ["ssh", "-W", "%h:%p"], name
         assert jump[jump.index("-p") + 1] == "2200"
         assert jump[jump.index("-i") + 1] == "/home/researcher/.ssh/id_bastion"
+        # the jump host's key goes to the cluster's known_hosts as well
+        assert "UserKnownHostsFile=<root>/tests/unit/fixtures/state-demo/known_hosts" in jump and "StrictHostKeyChecking=accept-new" in jump
         assert jump[-1] == "jump@203.0.113.10"
     host = hostvars["demo-x86-small-1"]["ansible_host"]
     assert (host.get("__ansible_unsafe") if isinstance(host, dict) else host) == "10.254.1.21"
     assert hostvars["demo-x86-small-1"]["ansible_port"] == 2222
+
+
+def test_ssh_hosts_use_the_clusters_known_hosts():
+    """Every host and guest reached over SSH trusts a new host key once, in the cluster's
+    own known_hosts (never the user's), and refuses a changed one; podman containers of the
+    local provider have no SSH options."""
+    import shlex
+
+    def plain(value):
+        return value.get("__ansible_unsafe", value) if isinstance(value, dict) else value
+
+    for case in ("cluster", "local"):
+        state = "<root>/" + CASES[case][1]
+        hostvars = inventory_list(*CASES[case])["_meta"]["hostvars"]
+        for name, hv in hostvars.items():
+            if plain(hv.get("ansible_connection")) == "containers.podman.podman":
+                assert "ansible_ssh_common_args" not in hv, name
+                continue
+            args = shlex.split(plain(hv["ansible_ssh_common_args"]))
+            assert args == ["-o", "UserKnownHostsFile=%s/known_hosts" % state, "-o", "StrictHostKeyChecking=accept-new"], (name, args)
 
 
 def test_local_provider_hosts_are_podman_containers():
