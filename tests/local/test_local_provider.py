@@ -152,9 +152,14 @@ def test_rebuild_guest_gives_a_fresh_guest(spec, deployed):
     before = ansible_ping(guest)
     assert before.returncode == 0 and "pong" in before.stdout, before.stdout[-3000:]
     known_hosts = deployed["key"].parent / "known_hosts"
-    assert "[%s]:2222" % address in known_hosts.read_text()
+
+    def known(address):
+        return run("ssh-keygen", "-F", "[%s]:2222" % address, "-f", known_hosts).returncode == 0
+
+    assert known(address), "the guest's key is not in the cluster's known_hosts"
     rebuilt = repair("rebuild_guest", "--limit", "%s,%s-host" % (guest, guest), "-e", "q8s_confirm=rebuild_guest")
     assert rebuilt.returncode == 0, rebuilt.stdout[-6000:]
+    assert not known(address), "the rebuilt guest's old key is still trusted"
     after = ssh(deployed["key"], address, "hostname; test -e /var/q8s-marker && echo marker-still-there || echo fresh-disk")
     assert after.returncode == 0, after.stderr
     assert after.stdout.split() == [guest, "fresh-disk"], after.stdout
