@@ -236,7 +236,7 @@ def standin(host, guest, node, bridge="q8sbr0"):
     subprocess.run(["podman", "exec", *env, host, "sh", "-c", STANDIN_UP], check=True)
     subprocess.run(["podman", "exec", "-d", host, "ip", "netns", "exec", "q8s-standin", "python3", "-c", STANDIN_LISTEN], check=True)
     try:
-        for _ in range(50):
+        for _attempt in range(50):
             probe = "import socket; socket.create_connection(('%s', 22), timeout=1).close()" % node["guest_address"]
             if subprocess.run(["podman", "exec", host, "python3", "-c", probe], capture_output=True, check=False).returncode == 0:
                 break
