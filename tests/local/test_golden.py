@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from test_local_provider import SPEC, VENV_BIN, recap, run
+from test_local_provider import ssh as guest_ssh
 
 pytestmark = pytest.mark.local
 
@@ -59,23 +60,7 @@ def cluster(tmp_path_factory):
 
 
 def ssh(ctx, command):
-    return run(
-        "ssh",
-        "-i",
-        ctx["key"],
-        "-p",
-        "2222",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "ConnectTimeout=20",
-        "%s@%s" % (ctx["data"]["guest_user"], ctx["address"]),
-        command,
-    )
+    return guest_ssh(ctx["key"], ctx["address"], command)
 
 
 def sha256(path):
