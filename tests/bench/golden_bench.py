@@ -1,15 +1,16 @@
 """Golden image benchmark: guest ready with the golden image vs installing at first boot.
 
-    .venv/bin/python tests/bench/golden_bench.py
+    .venv/bin/python tests/bench/golden_bench.py [--runs 3]
 
 With the local provider (cluster "goldbench": one x86_64 and one aarch64 host, as
-examples/local.yml), per architecture, same base image, same host, one after the other:
+examples/local.yml), per architecture, same base image, same host, one guest at a time,
+the two ways alternating, --runs times each (medians reported):
 
 - baseline, the upstream way: the base image (its firmware and boot loader) and a seed
   whose cloud-init installs the packages at first boot (`packages`: Debian's containerd,
   runc, conntrack, socat, ebtables, ethtool); ready when cloud-init has finished;
-- golden: playbooks/golden_images.yml builds the image once (its time is printed, not part
-  of the ratio), then the guest boots from it as guests.yml does by default: its kernel
+- golden: playbooks/golden_images.yml builds the images first (the time is printed, not
+  part of the ratio; a rerun must change nothing), then the guest boots from it as guests.yml does by default: its kernel
   directly, q8s-firstboot instead of cloud-init; ready when q8s-firstboot says so (after
   the network and SSH are up).
 
@@ -22,8 +23,10 @@ The Kubernetes packages are left out (q8s_kubernetes_skip_binaries=true): pkgs.k
 not reachable here. Guests fetch the Debian packages through their host's NAT.
 """
 
+import argparse
 import json
 import re
+import statistics
 import subprocess
 import tempfile
 import time
@@ -47,7 +50,18 @@ def assert_packages(state_dir, user, address, label):
         raise SystemExit("%s: packages missing in the guest: %s (%s)" % (label, " ".join(missing), proc.stderr.strip()))
 
 
+def builder_left(host):
+    """What golden_images.yml's builder left on a host: domains, disks, exports."""
+    names = subprocess.run(["podman", "exec", host, "virsh", "list", "--all", "--name"], capture_output=True, text=True, check=True).stdout.split()
+    find = ["find", "/var/lib/libvirt/images/q8s", "/var/lib/q8s/golden", "/var/lib/q8s/guests", "-mindepth", "1", "-name", "*golden*"]
+    files = subprocess.run(["podman", "exec", host, *find], capture_output=True, text=True, check=False).stdout.split()
+    return [n for n in names if "golden" in n] + files
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="boots per way and architecture (default 3)")
+    args = parser.parse_args()
     subprocess.run([str(ROOT / "tests" / "testbed" / "prepare.sh")], check=True, stdout=subprocess.DEVNULL)
     subprocess.run([str(ROOT / "tests" / "testbed" / "build-images.sh"), "host", "amd64", "arm64"], check=True, stderr=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,79 +72,51 @@ def main():
         spec_file.write_text(yaml.safe_dump(data))
         golden_dir = tmp / "images"
         common = ["-e", "q8s_golden_dir=%s" % golden_dir, "-e", "q8s_kubernetes_skip_binaries=true", "-e", json.dumps({"q8s_golden_packages": PACKAGES})]
-        first_boot = json.dumps({"emulated_worker_cloud_config": {"package_update": True, "packages": PACKAGES}})
+        # the upstream way: the spec's base image, cloud-init installs the packages
+        ways = {
+            "baseline": ["-e", "q8s_golden_use=false", "-e", json.dumps({"emulated_worker_cloud_config": {"package_update": True, "packages": PACKAGES}})],
+            "golden": [],
+        }
         try:
             playbook(spec_file, "provision.yml")
-            playbook(spec_file, "hosts.yml", *common)
             hosts = json.loads((tmp / "state" / "hosts.json").read_text())["hosts"]
             pairs = []
             for type_name in sorted(data["cluster_definition"]["worker"]):
                 guest = "goldbench-%s-1" % type_name
                 pairs.append((data["vm_types"][type_name]["architecture"], guest, guest + "-host"))
-            baseline = {}
-            for arch, guest, host in pairs:
-                remove_guest(host, guest)
-                baseline[arch] = boot_once(spec_file, host, hosts[host], "-e", first_boot, *common, guest=guest)
-                assert_packages(tmp / "state", data["guest_user"], hosts[host], "%s baseline" % arch)
-                print(
-                    "%-8s baseline (packages installed at first boot): guest ready after %.1f s, guests.yml %.1f s"
-                    % (arch, baseline[arch][2], baseline[arch][1]),
-                    flush=True,
-                )
-                remove_guest(host, guest)
             t0 = time.monotonic()
             playbook(spec_file, "golden_images.yml", *common)
-            print("golden images built (both architectures, once): %.1f s" % (time.monotonic() - t0), flush=True)
+            print("golden images built (both architectures, once, not part of the ratio): %.1f s" % (time.monotonic() - t0), flush=True)
             for _arch, _guest, host in pairs:
-                left = subprocess.run(["podman", "exec", host, "virsh", "list", "--all", "--name"], capture_output=True, text=True, check=True).stdout.split()
-                files = subprocess.run(
-                    [
-                        "podman",
-                        "exec",
-                        host,
-                        "find",
-                        "/var/lib/libvirt/images/q8s",
-                        "/var/lib/q8s/golden",
-                        "/var/lib/q8s/guests",
-                        "-mindepth",
-                        "1",
-                        "-name",
-                        "*golden*",
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                ).stdout.split()
-                if [n for n in left if "golden" in n] or files:
-                    raise SystemExit("golden_images.yml left its builder behind on %s: %s" % (host, " ".join(left + files)))
+                if builder_left(host):
+                    raise SystemExit("golden_images.yml left its builder behind on %s: %s" % (host, " ".join(builder_left(host))))
             rerun = playbook(spec_file, "golden_images.yml", *common)
             if re.search(r"changed=[1-9]", rerun):
                 raise SystemExit("golden_images.yml rerun changed something:\n%s" % rerun[-3000:])
             print("golden_images.yml rerun: manifests current, changed=0", flush=True)
-            golden = {}
-            for arch, guest, host in pairs:
-                remove_guest(host, guest)
-                golden[arch] = boot_once(spec_file, host, hosts[host], *common, guest=guest)
-                assert_packages(tmp / "state", data["guest_user"], hosts[host], "%s golden" % arch)
-                fast = subprocess.run(
-                    ["podman", "exec", host, "grep", "-c", "q8s-firstboot: ready", CONSOLE % guest], capture_output=True, text=True, check=False
-                )
-                if fast.stdout.strip() in ("", "0"):
-                    raise SystemExit("%s golden: the guest did not boot through q8s-firstboot" % arch)
-                print("%-8s golden image: guest ready after %.1f s, guests.yml %.1f s" % (arch, golden[arch][2], golden[arch][1]), flush=True)
+            # Alternating, so that a slower or faster phase of the machine or the package
+            # mirror weighs on both ways alike.
+            times = {(way, arch): [] for way in ways for arch, _guest, _host in pairs}
+            for run in range(1, args.runs + 1):
+                for arch, guest, host in pairs:
+                    for way, extra in ways.items():
+                        remove_guest(host, guest)
+                        _ssh_s, done_s, guest_s = boot_once(spec_file, host, hosts[host], *common, *extra, guest=guest)
+                        assert_packages(tmp / "state", data["guest_user"], hosts[host], "%s %s" % (arch, way))
+                        console = subprocess.run(["podman", "exec", host, "cat", CONSOLE % guest], capture_output=True, text=True, check=False).stdout
+                        if (way == "golden") != ("q8s-firstboot: ready" in console):
+                            raise SystemExit("%s %s: booted the wrong way (q8s-firstboot is for golden guests only)" % (arch, way))
+                        times[way, arch].append((guest_s, done_s))
+                        print("run %d %-8s %-8s guest ready after %6.1f s, guests.yml %6.1f s" % (run, arch, way, guest_s, done_s), flush=True)
             print()
-            print("guest ready (domain start -> first boot done, packages present): first-boot install vs golden image")
+            print("guest ready (domain start -> first boot done, packages present), median of %d: first-boot install vs golden image" % args.runs)
             for arch, _guest, _host in pairs:
-                print(
-                    "  %-8s baseline %7.1f s   golden %6.1f s   ratio %.1fx (goal: at least 5x)"
-                    % (arch, baseline[arch][2], golden[arch][2], baseline[arch][2] / golden[arch][2])
-                )
-            print("the whole guests.yml run (Ansible's tasks and waits included, the same on both sides):")
+                base, gold = (statistics.median(t[0] for t in times[way, arch]) for way in ("baseline", "golden"))
+                print("  %-8s baseline %7.1f s   golden %6.1f s   ratio %.1fx (goal: at least 5x)" % (arch, base, gold, base / gold))
+            print("the whole guests.yml run (Ansible's tasks and waits included, the same on both sides), median of %d:" % args.runs)
             for arch, _guest, _host in pairs:
-                print(
-                    "  %-8s baseline %7.1f s   golden %6.1f s   playbook ratio %.1fx"
-                    % (arch, baseline[arch][1], golden[arch][1], baseline[arch][1] / golden[arch][1])
-                )
+                base, gold = (statistics.median(t[1] for t in times[way, arch]) for way in ("baseline", "golden"))
+                print("  %-8s baseline %7.1f s   golden %6.1f s   playbook ratio %.1fx" % (arch, base, gold, base / gold))
         finally:
             playbook(spec_file, "teardown.yml", "-e", "q8s_teardown_confirm=true")
 
