@@ -234,7 +234,7 @@ def standin(host, guest, node, bridge="q8sbr0"):
         "GW=%s" % node["guest_gateway"],
     ]
     subprocess.run(["podman", "exec", *env, host, "sh", "-c", STANDIN_UP], check=True)
-    subprocess.run(["podman", "exec", "-d", host, "ip", "netns", "exec", "q8s-standin", "python3", "-c", STANDIN_LISTEN], check=True)
+    subprocess.run(["podman", "exec", "-d", host, "ip", "netns", "exec", "q8s-standin", "python3", "-c", STANDIN_LISTEN], check=True, stdout=subprocess.DEVNULL)
     try:
         for _attempt in range(50):
             probe = "import socket; socket.create_connection(('%s', 22), timeout=1).close()" % node["guest_address"]
