@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sets up the q8s development environment at the repository root:
-#   .venv/         Python 3.11 virtualenv with the pins of requirements.txt
+#   .venv/         Python 3.11 virtualenv: the collection's run-time needs
+#                  (requirements.txt) and the development pins
+#                  (tests/requirements-dev.txt)
 #   .collections/  ansible_collections/ with the third-party collections and
 #                  the link q8s/cluster -> ../../.. (this checkout), so that
 #                  ansible.cfg's collections_path = ./.collections resolves
 #                  q8s.cluster.* to the working tree.
-# Idempotent: pip only runs when requirements.txt changed (stamp with its
-# hash), the collections only get reinstalled when their inputs changed.
+# Idempotent: pip only runs when one of the two requirement files changed
+# (stamp with their hash); it only adds or changes packages, never removes, the collections only get reinstalled when their inputs changed.
 #
 # Environment:
 #   PYTHON         interpreter to build the venv from (default: python3.11)
@@ -31,7 +33,6 @@ COLLECTIONS=(
     community.general
     ansible.posix
     containers.podman
-    kubernetes.core
     ansible.utils
 )
 
@@ -76,15 +77,16 @@ if ! venv_ok; then
     "$PY" -m venv "$VENV"
 fi
 
-REQ_HASH="$(hash_of requirements.txt)"
+REQ_FILES=(requirements.txt tests/requirements-dev.txt)
+REQ_HASH="$(hash_of "${REQ_FILES[@]}")"
 REQ_STAMP="$VENV/.q8s-requirements.sha256"
 if [ "$(cat "$REQ_STAMP" 2>/dev/null)" != "$REQ_HASH" ]; then
     export PIP_CACHE_DIR="${PIP_CACHE_DIR:-/var/cache/q8s/pip}"
     mkdir -p "$PIP_CACHE_DIR" 2>/dev/null || export PIP_CACHE_DIR="$HOME/.cache/q8s/pip"
-    log "installing requirements.txt into .venv (pip cache: $PIP_CACHE_DIR)"
+    log "installing ${REQ_FILES[*]} into .venv (pip cache: $PIP_CACHE_DIR)"
     # The grep drops pip's noise about this machine's missing local indexes.
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --progress-bar off -r requirements.txt 2>&1 |
+        --progress-bar off -r requirements.txt -r tests/requirements-dev.txt 2>&1 |
         { grep -v 'is ignored: it is neither a file nor a directory' >&2 || true; }
     "$VENV/bin/python" -m pip check >/dev/null || {
         "$VENV/bin/python" -m pip check >&2 || true
@@ -94,13 +96,13 @@ if [ "$(cat "$REQ_STAMP" 2>/dev/null)" != "$REQ_HASH" ]; then
     # Collections may come from the ansible wheel: reinstall them too.
     rm -f "$COLL_ROOT/.q8s-collections.sha256"
 else
-    log ".venv is up to date with requirements.txt"
+    log ".venv is up to date with ${REQ_FILES[*]}"
 fi
 
 # --- 2. collections -------------------------------------------------------
 GALAXY="$VENV/bin/ansible-galaxy"
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-COLL_HASH="$(hash_of requirements.txt requirements.yml "${BASH_SOURCE[0]}")"
+COLL_HASH="$(hash_of "${REQ_FILES[@]}" requirements.yml "${BASH_SOURCE[0]}")"
 COLL_STAMP="$COLL_ROOT/.q8s-collections.sha256"
 
 collections_ok() {

@@ -1,0 +1,108 @@
+"""The collection's metadata agrees with itself and with what the content uses.
+
+galaxy.yml, requirements.yml, scripts/setup.sh, meta/runtime.yml, requirements.txt
+and the plugins' license headers each state one fact; these tests keep the copies equal.
+"""
+
+import glob
+import os
+import re
+
+import yaml
+
+from inventory_cases import ROOT
+
+CONTENT = ("playbooks", "roles", "plugins")
+
+
+def load(rel):
+    with open(os.path.join(ROOT, rel), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def content_files():
+    for top in CONTENT:
+        for dirpath, _dirs, files in os.walk(os.path.join(ROOT, top)):
+            for name in files:
+                if name.endswith((".yml", ".yaml", ".py", ".j2")):
+                    yield os.path.join(dirpath, name)
+
+
+def used_collections():
+    used = set()
+    pattern = re.compile(r"\b([a-z_]+)\.([a-z_]+)\.[a-z_]+")
+    known = {tuple(name.split(".")) for name in load("galaxy.yml")["dependencies"]} | {("kubernetes", "core")}
+    for path in content_files():
+        with open(path, encoding="utf-8") as handle:
+            for match in pattern.finditer(handle.read()):
+                if match.groups() in known:
+                    used.add("%s.%s" % match.groups())
+    return used
+
+
+def setup_collections():
+    with open(os.path.join(ROOT, "scripts", "setup.sh"), encoding="utf-8") as handle:
+        block = re.search(r"^COLLECTIONS=\((.*?)^\)", handle.read(), re.M | re.S).group(1)
+    return {line.strip() for line in block.splitlines() if line.strip()}
+
+
+def test_galaxy_dependencies_match_requirements_yml_and_setup():
+    galaxy = load("galaxy.yml")["dependencies"]
+    required = {entry["name"]: entry["version"] for entry in load("requirements.yml")["collections"]}
+    assert galaxy == required
+    assert set(galaxy) == setup_collections()
+
+
+def test_dependencies_are_exactly_the_collections_the_content_uses():
+    assert set(load("galaxy.yml")["dependencies"]) == used_collections()
+
+
+def test_one_license_throughout():
+    assert load("galaxy.yml")["license"] == ["MIT"]
+    with open(os.path.join(ROOT, "LICENSE"), encoding="utf-8") as handle:
+        assert handle.readline().strip() == "MIT License"
+    for path in glob.glob(os.path.join(ROOT, "plugins", "**", "*.py"), recursive=True):
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(400)
+        assert "MIT License (see LICENSE)" in head, path
+        assert "General Public License" not in head, path
+
+
+def test_action_group_holds_every_openstack_module_and_extends_openstack_cloud():
+    group = load("meta/runtime.yml")["action_groups"]["openstack"]
+    modules = set()
+    for path in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")):
+        with open(path, encoding="utf-8") as handle:
+            if "openstack.cloud.plugins.module_utils.openstack import" in handle.read():
+                modules.add(os.path.basename(path)[:-3])
+    names = {entry for entry in group if isinstance(entry, str)}
+    assert names == modules and len(modules) >= 3
+    extends = [entry["metadata"]["extend_group"] for entry in group if isinstance(entry, dict)]
+    assert extends == [["openstack.cloud.openstack"]]
+
+
+def runtime_requirements():
+    names = set()
+    with open(os.path.join(ROOT, "requirements.txt"), encoding="utf-8") as handle:
+        for line in handle:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                names.add(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+def test_runtime_requirements_are_what_the_plugins_import():
+    imported = set()
+    for path in glob.glob(os.path.join(ROOT, "plugins", "**", "*.py"), recursive=True):
+        with open(path, encoding="utf-8") as handle:
+            imported |= set(re.findall(r"^\s*import (netaddr|openstack)\b", handle.read(), re.M))
+    # the q8s modules run openstack.cloud's module_utils, which import openstacksdk
+    assert imported <= {"netaddr", "openstack"}
+    assert runtime_requirements() == {"netaddr", "openstacksdk"}
+
+
+def test_development_pins_cover_the_runtime_requirements():
+    with open(os.path.join(ROOT, "tests", "requirements-dev.txt"), encoding="utf-8") as handle:
+        pinned = {line.split("==")[0].lower() for line in handle if "==" in line and not line.startswith("#")}
+    assert runtime_requirements() <= pinned
+    assert "molecule" in pinned and "molecule" not in runtime_requirements()
