@@ -17,6 +17,8 @@ description:
     image and every flavor exist, that the initial instance to adopt exists, and that the
     project's quota (instances, cores, RAM, ports, security groups and rules) covers every
     server of the cluster that does not exist yet.
+  - Refuses a server name the cluster still needs when a server of that name exists that
+    does not carry the cluster's metadata C(q8s_cluster=<cluster>) (q8s never adopts it).
   - Reports every problem at once, each naming what is missing, and changes nothing.
 options:
   cluster:
@@ -155,9 +157,13 @@ class PreflightModule(OpenStackModule):
         result["flavors"] = flavors
 
         existing = set()
+        others = {}
         for server in self.conn.compute.servers():
-            if (server.metadata or {}).get("q8s_cluster") == p["cluster"]:
+            owner = (server.metadata or {}).get("q8s_cluster")
+            if owner == p["cluster"]:
                 existing.add(server.name)
+            else:
+                others.setdefault(server.name, []).append((server.id, owner))
         if p["adopt"]:
             if self.conn.compute.find_server(p["adopt"]) is None:
                 problems.append(
@@ -169,6 +175,17 @@ class PreflightModule(OpenStackModule):
         result["existing"] = sorted(existing)
 
         missing = [s for s in p["servers"] if s["name"] not in existing]
+        # A server the cluster still needs may not share its name with a server that is not
+        # this cluster's: q8s would create a twin, and every later step by name (repair,
+        # SSH, the operator) could act on the wrong one. Never adopt it, never create beside it.
+        for server in missing:
+            for server_id, owner in others.get(server["name"], []):
+                problems.append(
+                    "servers: %r (id %s) exists in this project but is not a server of cluster %s "
+                    "(its metadata q8s_cluster is %s); q8s neither adopts nor duplicates it. Fix: "
+                    "rename or delete that server, or choose another cluster_name"
+                    % (server["name"], server_id, p["cluster"], repr(owner) if owner else "not set")
+                )
         needed = dict(instances=len(missing), ports=len(missing), cores=0, ram=0, security_groups=0, security_group_rules=0)
         for server in missing:
             flavor = flavors.get(server["flavor"])

@@ -19,6 +19,8 @@ description:
     until every listed server is ACTIVE, none is building any more, or I(timeout) runs out.
   - A loop of C(openstack.cloud.server) tasks pays a module start, an SDK import and a
     token per server; for 50 servers that dominates the run. This module pays them once.
+  - Refuses, before creating anything, to create a server whose name an existing server
+    without the cluster's metadata carries (it is never adopted or duplicated).
   - Servers that exist are never changed or deleted; servers in C(ERROR) are reported (the
     playbook deletes them before calling this module, so a rerun replaces them).
   - Fails naming every server that did not become ACTIVE, with its status.
@@ -153,6 +155,13 @@ class ServersModule(OpenStackModule):
         cluster = self.params["cluster"]
         return dict((s.name, s) for s in self.conn.compute.servers(details=True) if (s.metadata or {}).get("q8s_cluster") == cluster)
 
+    def _foreign_twins(self, names):
+        """(name, id) of every server named like one of names that is not this cluster's."""
+        if not names:
+            return []
+        cluster = self.params["cluster"]
+        return sorted((s.name, s.id) for s in self.conn.compute.servers() if s.name in names and (s.metadata or {}).get("q8s_cluster") != cluster)
+
     def _create(self, server):
         metadata = dict(server.get("metadata") or {})
         metadata["q8s_cluster"] = self.params["cluster"]
@@ -200,6 +209,15 @@ class ServersModule(OpenStackModule):
         existing = self._cluster_servers()
         missing = [s for s in wanted if s["name"] not in existing]
         created = [s["name"] for s in missing]
+        twins = self._foreign_twins(created)
+        if twins:
+            self.fail_json(
+                msg="not creating %s: a server of that name exists that is not cluster %s's (%s); q8s never adopts "
+                "or duplicates it. Fix: rename or delete that server, or choose another cluster_name"
+                % (", ".join(sorted(set(t[0] for t in twins))), self.params["cluster"], ", ".join("%s id %s" % t for t in twins)),
+                changed=False,
+                created=[],
+            )
         if self.ansible.check_mode:
             self.exit_json(changed=bool(created), created=created, servers=self._summary(existing), not_active=[])
 
