@@ -1,0 +1,39 @@
+"""playbooks/preflight_sources.yml run for real, against sources on loopback (closed ports, a stand-in server)."""
+
+import json
+import os
+import subprocess
+
+from inventory_cases import BIN, ROOT, env
+from test_source_check import closed_port, server  # noqa: F401 (pytest fixtures)
+
+
+def run(*extra):
+    args = [os.path.join(BIN, "ansible-playbook"), "playbooks/preflight_sources.yml", "-e", "@examples/local.yml"]
+    proc = subprocess.run(args + list(extra), cwd=ROOT, env=env(), capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_unreachable_sources_fail_with_the_fix(closed_port):  # noqa: F811
+    mirror = "http://127.0.0.1:%d" % closed_port
+    rc, out = run(
+        "-e", json.dumps({"q8s_registry_mirrors": {"_default": [mirror]}}), "-e", "k8s_common_kubernetes_repo_key_url=%s/{minor}/Release.key" % mirror
+    )
+    assert rc != 0
+    assert "3 source(s) this run needs cannot be reached from the controller" in out
+    assert "Kubernetes package repository: %s/v1.34/Release.key" % mirror in out
+    assert "point k8s_common_kubernetes_repo_url and k8s_common_kubernetes_repo_key_url at a mirror" in out
+    assert "image registry mirror for ghcr.io: %s/v2/" % mirror in out
+    assert "--skip-tags kubernetes" in out
+
+
+def test_reachable_sources_pass(server):  # noqa: F811
+    rc, out = run(
+        "-e", json.dumps({"q8s_registry_mirrors": {"_default": [server]}}), "-e", "k8s_common_kubernetes_repo_key_url=%s/{minor}/Release.key" % server
+    )
+    assert rc == 0, out
+
+
+def test_without_the_kubernetes_stages_only_guest_images_count(closed_port):  # noqa: F811
+    rc, out = run("--skip-tags", "kubernetes", "-e", "k8s_common_kubernetes_repo_key_url=http://127.0.0.1:%d/{minor}" % closed_port)
+    assert rc == 0, out
