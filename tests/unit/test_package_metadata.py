@@ -106,3 +106,41 @@ def test_development_pins_cover_the_runtime_requirements():
         pinned = {line.split("==")[0].lower() for line in handle if "==" in line and not line.startswith("#")}
     assert runtime_requirements() <= pinned
     assert "molecule" in pinned and "molecule" not in runtime_requirements()
+
+
+def role_specs():
+    specs = {}
+    for path in glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml")):
+        specs[path.split(os.sep)[-3]] = load(os.path.relpath(path, ROOT))["argument_specs"]
+    return specs
+
+
+def tasks_from_uses():
+    uses = set()
+    pattern = re.compile(r"name: q8s\.cluster\.(\w+)\s*\n\s*tasks_from: (\w+)")
+    for top in ("playbooks", "roles", "molecule"):
+        for path in glob.glob(os.path.join(ROOT, top, "**", "*.yml"), recursive=True):
+            with open(path, encoding="utf-8") as handle:
+                uses |= set(pattern.findall(handle.read()))
+    return uses
+
+
+def test_every_tasks_from_entry_point_has_an_argument_spec():
+    specs = role_specs()
+    uses = tasks_from_uses()
+    assert ("control_plane", "wait_ready") in uses
+    missing = sorted("%s: %s" % use for use in uses if use[1] not in specs.get(use[0], {}))
+    assert not missing
+
+
+def test_argument_spec_defaults_are_values_documentation_tools_accept():
+    # antsibull-docs (and ansible-doc's consumers) read a default as a value of the option's
+    # type; a Jinja expression is only acceptable as the text of a str default.
+    bad = []
+    for role, entries in role_specs().items():
+        for entry, spec in entries.items():
+            for name, option in (spec.get("options") or {}).items():
+                default = option.get("default")
+                if isinstance(default, str) and "{{" in default and option.get("type", "str") not in ("str", "path", "raw"):
+                    bad.append("%s/%s/%s" % (role, entry, name))
+    assert not bad
