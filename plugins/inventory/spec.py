@@ -77,11 +77,12 @@ import shlex
 from ansible import context
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.parsing.yaml.loader import AnsibleLoader
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.q8s.cluster.plugins.module_utils import q8s_spec
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_spec, q8s_specfile
 
 display = Display()
 
@@ -115,16 +116,42 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return False
         return path.endswith(("q8s.yml", "q8s.yaml"))
 
+    def _read(self, path):
+        """The plain data of a spec file, read within q8s's bounds (q8s_specfile)."""
+        path = os.path.expanduser(to_native(path))
+        with open(path, "rb") as handle:
+            head = handle.read(len(b"$ANSIBLE_VAULT"))
+        if head == b"$ANSIBLE_VAULT":
+            # An encrypted file: Ansible decrypts it; the bounds apply to what it holds.
+            return q8s_specfile.plain(self.loader.load_from_file(path))
+        return q8s_specfile.load_file(path)
+
+    @staticmethod
+    def _may_be_spec(path):
+        """Whether an ``-e @file`` could hold the spec (names one of its top-level keys)."""
+        try:
+            with open(os.path.expanduser(to_native(path)), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return True  # let the reader say what is wrong with it
+        return data.startswith(b"$ANSIBLE_VAULT") or q8s_specfile.looks_like_spec(data.decode("utf-8", "replace"))
+
     def _load_spec(self):
         """Return (raw spec mapping, where it came from)."""
+        try:
+            return self._find_spec()
+        except q8s_specfile.SpecFileError as exc:
+            raise AnsibleParserError(to_native(q8s_spec.SpecError(exc.errors)))
+
+    def _find_spec(self):
         spec_file = self.get_option("spec_file")
         if spec_file:
-            return self.loader.load_from_file(spec_file), spec_file
+            return self._read(spec_file), spec_file
         found = []
         for extra in context.CLIARGS.get("extra_vars", ()) or ():
             extra = to_text(extra)
-            if extra.startswith("@"):
-                data = self.loader.load_from_file(extra[1:])
+            if extra.startswith("@") and self._may_be_spec(extra[1:]):
+                data = self._read(extra[1:])
                 if q8s_spec.is_spec(data):
                     found.append((data, extra[1:]))
         if len(found) > 1:
@@ -132,7 +159,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if found:
             return found[0]
         if q8s_spec.is_spec(self._vars):
-            return self._vars, "extra vars"
+            return q8s_specfile.plain(self._vars), "extra vars"
         raise AnsibleParserError(
             "q8s: no cluster spec given. Pass it as the playbooks get it: -e @cluster.yml "
             "(or set spec_file in %s, or the Q8S_SPEC environment variable)" % self._source
@@ -152,47 +179,50 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("q8s: the state file %s is not a mapping of server names to addresses" % path)
         return dict((str(k), str(v) if v else None) for k, v in hosts.items()), path
 
-    def _build(self, raw):
+    def _validate(self, raw):
+        open_to_world = boolean(self._vars.get("q8s_provision_open_to_world", False), strict=False)
         try:
-            spec, warnings = q8s_spec.normalise(raw)
+            spec, warnings = q8s_spec.normalise(raw, open_to_world=open_to_world)
         except q8s_spec.SpecError as exc:
             raise AnsibleParserError(to_native(exc))
         if self.get_option("state_dir"):
             spec["state_dir"] = self.get_option("state_dir")
+        return spec, warnings
+
+    def _nodes(self, spec):
         addresses, state_file = self._load_addresses(spec["state_dir"])
         try:
-            nodes = q8s_spec.topology(spec, addresses)
+            return q8s_spec.topology(spec, addresses)
         except ValueError as exc:
             raise AnsibleParserError("q8s: the addresses in %s do not fit the address plan: %s" % (state_file, to_native(exc)))
-        return {"spec": spec, "warnings": warnings, "nodes": nodes}
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path)
         self._source = path
         self._read_config_data(path)
         raw, origin = self._load_spec()
-
-        state_dir = self.get_option("state_dir") or (raw.get("state_dir") if isinstance(raw, dict) else None) or ""
+        # Validation first: the digest is taken of the normalised spec, whose size the
+        # validation bounds, never of the raw file.
+        spec, warnings = self._validate(raw)
         cache_key = self.get_cache_key(path)
-        digest = hashlib.sha256(json.dumps([origin, q8s_spec.plain(raw), self._state_stamp(raw, state_dir)], sort_keys=True, default=str).encode()).hexdigest()
+        digest = hashlib.sha256(json.dumps([origin, spec, self._state_stamp(spec["state_dir"])], sort_keys=True, default=str).encode()).hexdigest()
         use_cache = self.get_option("cache") and cache
-        result = None
+        nodes = None
         if use_cache:
             cached = self._cache.get(cache_key) if cache_key in self._cache else None
             if isinstance(cached, dict) and cached.get("digest") == digest:
-                result = cached["result"]
-        if result is None:
-            result = self._build(raw)
+                nodes = cached["nodes"]
+        if nodes is None:
+            nodes = self._nodes(spec)
             if self.get_option("cache"):
-                self._cache[cache_key] = {"digest": digest, "result": result}
-        for warning in result["warnings"]:
+                self._cache[cache_key] = {"digest": digest, "nodes": nodes}
+        for warning in warnings:
             display.warning("q8s spec %s: %s" % (origin, warning))
-        self._populate(result["spec"], result["nodes"])
+        self._populate(spec, nodes)
 
     @staticmethod
-    def _state_stamp(raw, state_dir):
-        name = raw.get("cluster_name", "q8s") if isinstance(raw, dict) else "q8s"
-        path = os.path.join(os.path.expanduser(state_dir or q8s_spec.default_state_dir(name)), "hosts.json")
+    def _state_stamp(state_dir):
+        path = os.path.join(os.path.expanduser(state_dir), "hosts.json")
         try:
             return os.stat(path).st_mtime_ns
         except OSError:

@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 ARCHITECTURES = ("x86_64", "aarch64")
 
 # Spellings accepted for ``architecture``; upstream Q8S wrote ``arm_64``.
@@ -124,11 +126,42 @@ MACHINE_MODELS = {
 
 DEFAULT_MACHINE = {"x86_64": "q35", "aarch64": "virt"}
 
-# Versioned machine types such as ``pc-q35-7.2`` or ``virt-8.2`` are accepted too.
-MACHINE_VERSION_PREFIXES = {
-    "x86_64": ("pc-q35-", "pc-i440fx-"),
-    "aarch64": ("virt-",),
+# QEMU releases whose machine types are versioned (``pc-q35-7.2``, ``virt-8.2`` ...):
+# QEMU 1.4 to 10.1. A versioned name must be one of these releases, and at least the
+# first release that had the machine (``pc-q35`` since 2.4 in QEMU 7.2's list, ``virt``
+# since 2.6). Whether the host's QEMU is new enough shows when the guest is defined.
+QEMU_RELEASES = (
+    ((1, minor) for minor in range(4, 8)),
+    ((2, minor) for minor in range(0, 13)),
+    ((3, minor) for minor in range(0, 2)),
+    ((4, minor) for minor in range(0, 3)),
+    ((5, minor) for minor in range(0, 3)),
+    ((6, minor) for minor in range(0, 3)),
+    ((7, minor) for minor in range(0, 3)),
+    ((8, minor) for minor in range(0, 3)),
+    ((9, minor) for minor in range(0, 3)),
+    ((10, minor) for minor in range(0, 2)),
+)
+QEMU_RELEASES = tuple(release for group in QEMU_RELEASES for release in group)
+
+# (prefix, first release) of the versioned machine types per architecture.
+MACHINE_VERSIONED = {
+    "x86_64": (("pc-q35-", (2, 4)), ("pc-i440fx-", (1, 4))),
+    "aarch64": (("virt-", (2, 6)),),
 }
+# Kept for callers that only want the prefixes.
+MACHINE_VERSION_PREFIXES = dict((arch, tuple(prefix for prefix, dummy in table)) for arch, table in MACHINE_VERSIONED.items())
+
+_MACHINE_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*(-[0-9]+\.[0-9]+)?$")
+
+
+def machine_models(arch):
+    """Every machine name q8s accepts for ``arch``: the plain ones and each versioned one."""
+    names = list(MACHINE_MODELS[arch])
+    for prefix, first in MACHINE_VERSIONED[arch]:
+        names.extend("%s%d.%d" % ((prefix,) + release) for release in QEMU_RELEASES if release >= first)
+    return names
+
 
 # The virt machine's default GICv2 addresses at most 8 vCPUs; more need GICv3.
 AARCH64_GICV2_MAX_CPUS = 8
@@ -147,6 +180,12 @@ def architecture_of_model(model):
 
 
 def machine_model_valid(arch, machine):
-    if machine in MACHINE_MODELS[arch]:
-        return True
-    return any(machine.startswith(prefix) for prefix in MACHINE_VERSION_PREFIXES[arch])
+    """Whether ``machine`` is a QEMU machine name of ``arch``: a strict pattern, then the list."""
+    if not isinstance(machine, str) or not _MACHINE_PATTERN.match(machine):
+        return False
+    return machine in machine_models(arch)
+
+
+def architecture_of_machine(machine):
+    """The architectures that have the machine ``machine``."""
+    return [arch for arch in ARCHITECTURES if machine_model_valid(arch, machine)]

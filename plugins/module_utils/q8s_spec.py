@@ -21,6 +21,8 @@ import re
 
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing as addressing
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_names as names
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_specfile as specfile
 
 try:
     import netaddr
@@ -49,8 +51,19 @@ DEFAULT_GUEST_IMAGES = {
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 CHECKSUM_ALGORITHMS = ("sha256", "sha384", "sha512")
-# Longest host name the plan builds from a cluster and a type: "<cluster>-<type>-<i>-host".
+# Longest host name the plan builds from a cluster and a type: "<cluster>--<type>-<i>-host".
 MAX_HOSTNAME = 63
+MAX_CLUSTER_NAME = 30
+# The most inventory hosts (control planes + QEMU hosts + guests) one spec may make: the
+# inventory of that many takes ansible-inventory about 6 s and 0.4 GB on the 2-core test
+# machine (docs/performance.md, tests/bench/inventory_bench.py --workers 2000), within the
+# 10 s and 1 GB any spec must stay under.
+MAX_NODES = 2048
+# The pod network share of each Kubernetes node (kube-controller-manager's and Flannel's /24).
+NODE_CIDR_MASK = 24
+# A cluster's state directory may be none of these, nor lie under the first group.
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr")
+SYSTEM_DIRS = ("/", "/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/var", "/var/lib", "/var/log", "/var/tmp", "/var/cache", "~")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
@@ -147,20 +160,15 @@ def format_errors(errors):
 
 
 def plain(value):
-    """Strip Ansible's tagged/unsafe wrappers: plain dict, list, str, int, bool, None."""
-    if isinstance(value, dict):
-        return dict((plain(k), plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
-    return value
+    """Strip Ansible's tagged/unsafe wrappers: plain dict, list, str, int, bool, None.
+
+    Bounded (q8s_specfile.plain): a value that contains itself, or expands past the
+    limits, is a SpecError naming the field.
+    """
+    try:
+        return specfile.plain(value)
+    except specfile.SpecFileError as exc:
+        raise SpecError(exc.errors)
 
 
 def _show(value):
@@ -170,6 +178,12 @@ def _show(value):
 
 
 def _typename(value):
+    if isinstance(value, float) and not isinstance(value, bool):
+        if math.isnan(value):
+            return "not-a-number (.nan)"
+        if math.isinf(value):
+            return "infinity"
+        return "a decimal number"
     return {
         dict: "a mapping",
         list: "a list",
@@ -291,17 +305,39 @@ class _Checker:
         return out
 
 
-def _dns_label(checker, path, value, what, fix_example):
+def _suggest_name(value, fix_example, longest=MAX_HOSTNAME):
+    """A hostname-safe name close to ``value``, never ``value`` itself."""
+    suggestion = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]+", "-", value.lower()))[:longest].strip("-")
+    if not suggestion or suggestion == value:
+        suggestion = fix_example
+    return suggestion
+
+
+def _dns_label(checker, path, value, what, fix_example, longest=MAX_HOSTNAME):
     if value is None:
         return None
-    if not _DNS_LABEL.match(value) or len(value) > MAX_HOSTNAME:
-        suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-") or fix_example
+    if not value:
+        checker.error(path, value, "%s must not be empty" % what, "set a name such as '%s', or remove the line for the default" % fix_example)
+        return None
+    if len(value) > longest:
+        checker.error(
+            path,
+            "%s... (%d characters)" % (value[:20], len(value)),
+            "%s is longer than %d characters" % (what, longest),
+            "shorten it to at most %d characters, for example '%s'" % (longest, _suggest_name(value, fix_example, longest)),
+        )
+        return None
+    if not _DNS_LABEL.match(value):
         checker.error(
             path,
             value,
             "%s must be a hostname-safe name (lowercase letters, digits and '-', not starting or ending with '-')" % what,
-            "use '%s'" % suggestion,
+            "use '%s'" % _suggest_name(value, fix_example, longest),
         )
+        return None
+    problem = names.problem(value)
+    if problem:
+        checker.error(path, value, "%s %s" % (what, problem), "use '%s'" % _suggest_name(value, fix_example, longest))
         return None
     return value
 
@@ -365,27 +401,70 @@ def _cpu_model(checker, path, arch, model):
         return model
     if model in models.CPU_MODELS[arch]:
         return model
-    other = [a for a in models.architecture_of_model(model) if a != arch]
-    if model == "host":
+    other_arch = [a for a in models.ARCHITECTURES if a != arch][0]
+    own = dict((m.lower(), m) for m in models.CPU_MODELS[arch])
+    other = dict((m.lower(), m) for m in models.CPU_MODELS[other_arch] if m.lower() not in own)
+    lowered = model.strip().lower()
+    if lowered == "host":
         checker.error(
             path,
             model,
             "'host' does not exist under TCG and q8s emulates every worker",
-            "name a concrete %s model such as %s" % (arch, "EPYC-Rome" if arch == "x86_64" else "cortex-a72"),
+            "name a concrete %s model such as %s" % (arch, _examples(arch)[0]),
         )
-    elif other:
+    elif lowered in own:
+        checker.error(path, model, "is not spelled as QEMU names it (CPU model names are case-sensitive)", "write '%s'" % own[lowered])
+    elif lowered in other:
         checker.error(
             path,
             model,
-            "is an %s CPU model, but the type's architecture is %s" % (other[0], arch),
-            "choose an %s model (for example %s) or change architecture to %s" % (arch, ", ".join(_examples(arch)), other[0]),
+            "is an %s CPU model ('%s'), but the type's architecture is %s" % (other_arch, other[lowered], arch),
+            "choose an %s model (for example %s) or change architecture to %s" % (arch, ", ".join(_examples(arch)), other_arch),
         )
     else:
-        lowered = dict((m.lower(), m) for m in models.CPU_MODELS[arch])
-        close = difflib.get_close_matches(model.lower(), list(lowered), n=3, cutoff=0.5)
-        hint = ", ".join(lowered[c] for c in close) if close else ", ".join(_examples(arch))
-        checker.error(path, model, "is not a QEMU %s CPU model" % arch, "did you mean %s? (see docs/cluster-spec.md for the full table)" % hint)
+        mine = difflib.get_close_matches(lowered, list(own), n=3, cutoff=0.6)
+        theirs = difflib.get_close_matches(lowered, list(other), n=1, cutoff=0.6)
+        if theirs and (not mine or _similarity(lowered, theirs[0]) > _similarity(lowered, mine[0])):
+            checker.error(
+                path,
+                model,
+                "is not a QEMU %s CPU model; it is close to the %s model '%s'" % (arch, other_arch, other[theirs[0]]),
+                "write '%s' and set architecture to %s, or choose an %s model (for example %s)"
+                % (other[theirs[0]], other_arch, arch, ", ".join(_examples(arch))),
+            )
+        elif mine:
+            checker.error(
+                path,
+                model,
+                "is not a QEMU %s CPU model" % arch,
+                "did you mean %s? (see docs/cluster-spec.md for the full table)" % ", ".join("'%s'" % own[c] for c in mine),
+            )
+        else:
+            checker.error(
+                path,
+                model,
+                "is not a QEMU %s CPU model" % arch,
+                "choose one such as %s (see docs/cluster-spec.md for the full table)" % ", ".join(_examples(arch)),
+            )
     return None
+
+
+def _similarity(a, b):
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _machine_problem(arch, machine):
+    """(problem, fix) for a machine name that ``arch`` does not have."""
+    known = models.machine_models(arch)
+    newest = [m for m in known if m.startswith(models.MACHINE_VERSION_PREFIXES[arch][0])][-1]
+    listed = "%s, or a versioned one such as %s" % (", ".join(models.MACHINE_MODELS[arch]), newest)
+    elsewhere = [a for a in models.architecture_of_machine(machine) if a != arch]
+    if elsewhere:
+        return "is a QEMU %s machine, but the type's architecture is %s" % (elsewhere[0], arch), "use %s" % listed
+    close = [m for m in difflib.get_close_matches(machine.lower(), known, n=1, cutoff=0.8) if m != machine]
+    if close:
+        return "is not a QEMU %s machine model" % arch, "did you mean '%s'? Otherwise use %s" % (close[0], listed)
+    return "is not a QEMU %s machine model (QEMU 1.4 to 10.1)" % arch, "use %s" % listed
 
 
 def _examples(arch):
@@ -424,12 +503,7 @@ def _vm_type(checker, name, data):
                 checker.warn(path + ".machine_model", "'virt' is not an x86_64 machine (upstream Q8S ignored this field); using q35")
                 machine = "q35"
             else:
-                checker.error(
-                    path + ".machine_model",
-                    machine,
-                    "is not a QEMU %s machine model" % arch,
-                    "use one of %s (or a versioned one such as %s7.2)" % (", ".join(models.MACHINE_MODELS[arch]), models.MACHINE_VERSION_PREFIXES[arch][0]),
-                )
+                checker.error(path + ".machine_model", machine, *_machine_problem(arch, machine))
                 machine = None
     accel = checker.string(path + ".accel", data.get("accel"), default="tcg")
     if accel not in ACCELERATORS:
@@ -549,6 +623,14 @@ def _vm_types(checker, raw):
         name = str(name)
         if _dns_label(checker, "vm_types.%s" % name, name, "a vm type name", "x86-small") is None:
             continue
+        if name == names.CONTROL_PLANE_TYPE:
+            checker.error(
+                "vm_types.%s" % name,
+                name,
+                "is reserved: q8s names the control planes <cluster>--%s-<i>" % name,
+                "rename the type, for example to '%s-worker'" % name,
+            )
+            continue
         vm_type = _vm_type(checker, name, spec)
         if vm_type is not None:
             out[name] = vm_type
@@ -584,7 +666,7 @@ def _definition(checker, raw, vm_types, provider):
                     else "define %s under vm_types or use one of %s" % (name, ", ".join(sorted(vm_types)) or "(none defined)"),
                 )
                 continue
-            count = checker.integer(path, count, minimum=0, maximum=100000, required=True)
+            count = checker.integer(path, count, minimum=0, maximum=MAX_NODES, required=True)
             if count is not None:
                 workers[name] = count
         if raw_workers and workers and not sum(workers.values()):
@@ -637,15 +719,36 @@ def _guest_images(checker, raw):
     return images
 
 
-def _networks(checker, raw, host_count, provider):
+def _networks(checker, raw, host_count, provider, open_to_world=False):
     host_network = checker.cidr("remote_ip_prefix", raw.get("remote_ip_prefix", _MISSING), required=True)
+    if host_network is not None and int(host_network.split("/")[1]) > 30:
+        checker.error(
+            "remote_ip_prefix",
+            host_network,
+            "leaves no room for servers (a tenant network needs its network, router and broadcast addresses besides them)",
+            "give the tenant network's real CIDR, a /30 or larger (a /24 for most clusters)",
+        )
+        host_network = None
     pod = checker.cidr("pod_network_cidr", raw.get("pod_network_cidr"), default="10.244.0.0/16")
     service = checker.cidr("service_cidr", raw.get("service_cidr"), default="10.96.0.0/12")
     admin = checker.cidr("admin_cidr", raw.get("admin_cidr"))
+    if admin is not None and int(admin.split("/")[1]) < 8 and not open_to_world:
+        checker.error(
+            "admin_cidr",
+            admin,
+            "opens SSH and the Kubernetes API to a large part of the Internet",
+            "give the addresses you work from (such as 203.0.113.0/24); to open to everyone on purpose, also pass -e q8s_provision_open_to_world=true",
+        )
+        admin = None
     gateway_offset = checker.integer("guest_gateway_offset", raw.get("guest_gateway_offset"), minimum=1, default=1)
     pool = None
     if raw.get("guest_address_pool") is not None:
         pool = checker.cidr("guest_address_pool", raw.get("guest_address_pool"))
+        if pool is not None and int(pool.split("/")[1]) > 30:
+            checker.error(
+                "guest_address_pool", pool, "leaves no room for guests and their gateway", "use the prefix length of remote_ip_prefix, a /30 or larger"
+            )
+            pool = None
     elif host_network is not None:
         prefix = int(host_network.split("/")[1])
         if prefix < 10:
@@ -668,7 +771,13 @@ def _networks(checker, raw, host_count, provider):
             )
             pool = None
         elif gateway_offset is not None and gateway_offset >= pool_net.size - 1:
-            checker.error("guest_gateway_offset", gateway_offset, "lies outside the guest pool %s" % pool, "use 1")
+            checker.error(
+                "guest_gateway_offset",
+                gateway_offset,
+                "lies outside the guest pool %s" % pool,
+                "use an offset from 1 to %d (1, the default, mirrors the tenant router)" % (pool_net.size - 2),
+            )
+            gateway_offset = None
         if host_count is not None and host_net.size - 3 < host_count:
             checker.error(
                 "remote_ip_prefix",
@@ -691,11 +800,17 @@ def _networks(checker, raw, host_count, provider):
                     "overlaps %s (%s)" % (name_a, a),
                     "choose a range that overlaps none of remote_ip_prefix, guest_address_pool, pod_network_cidr and service_cidr",
                 )
+    gateway = None
+    if pool and gateway_offset:
+        try:
+            gateway = addressing.guest_gateway(pool, gateway_offset)
+        except addressing.AddressPlanError as exc:
+            checker.error("guest_gateway_offset", gateway_offset, "does not fit the guest pool: %s" % exc, "use 1, the default")
     return {
         "host_network": host_network,
         "guest_pool": pool,
         "guest_gateway_offset": gateway_offset or 1,
-        "guest_gateway": addressing.guest_gateway(pool, gateway_offset or 1) if pool and gateway_offset else None,
+        "guest_gateway": gateway,
         "pod_network_cidr": pod,
         "service_cidr": service,
         "admin_cidr": admin,
@@ -724,12 +839,79 @@ def _kubernetes_version(checker, raw):
         checker.error("kubernetes_version", value, "is not a Kubernetes release", "write major.minor.patch, such as '%s'" % DEFAULT_KUBERNETES_VERSION)
         return None
     major, minor = int(match.group(1)), int(match.group(2))
-    if major != 1 or minor < MIN_KUBERNETES_MINOR:
+    if major != 1:
+        checker.error(
+            "kubernetes_version",
+            value,
+            "is not a Kubernetes 1.x release (pkgs.k8s.io serves 1.%d and newer 1.x)" % MIN_KUBERNETES_MINOR,
+            "use a 1.x release such as '%s'" % DEFAULT_KUBERNETES_VERSION,
+        )
+        return None
+    if minor < MIN_KUBERNETES_MINOR:
         checker.error(
             "kubernetes_version", value, "is older than pkgs.k8s.io serves (1.%d)" % MIN_KUBERNETES_MINOR, "use 1.%d.0 or newer" % MIN_KUBERNETES_MINOR
         )
         return None
     return "%s.%s.%s" % match.groups()
+
+
+def _state_dir(checker, raw, name):
+    """Where the controller keeps the cluster's key and state: a directory of its own."""
+    value = checker.string("state_dir", raw, default=default_state_dir(name or "q8s"))
+    if raw is None or value is None:
+        return value
+    fix = "use a directory for this cluster alone, such as %s" % default_state_dir(name or "q8s")
+    if not (value.startswith("/") or value == "~" or value.startswith("~/")):
+        checker.error("state_dir", value, "is a relative path, which depends on where a command runs", fix)
+        return None
+    parts = value.split("/")
+    if ".." in parts:
+        checker.error("state_dir", value, "contains '..'", fix)
+        return None
+    normal = "/".join(p for p in parts if p not in ("", ".")) or "/"
+    if value.startswith("/") and normal != "/":
+        normal = "/" + normal
+    if normal in SYSTEM_DIRS or any(normal == tree or normal.startswith(tree + "/") for tree in SYSTEM_TREES):
+        checker.error("state_dir", value, "is a system or shared directory; q8s keeps the cluster key there with mode 0700", fix)
+        return None
+    return value
+
+
+def _endpoint(checker, raw):
+    endpoint = checker.string("control_plane_endpoint", raw)
+    if endpoint is None:
+        return None
+    match = re.match(r"^([A-Za-z0-9.-]+)(:(\d{1,5}))?$", endpoint)
+    if not match:
+        checker.error("control_plane_endpoint", endpoint, "is not host[:port]", "give a DNS name or address of a VIP or load balancer, such as 10.0.0.5:6443")
+        return None
+    if match.group(3) is not None and not 1 <= int(match.group(3)) <= 65535:
+        checker.error(
+            "control_plane_endpoint",
+            endpoint,
+            "has the port %s, outside 1-65535" % match.group(3),
+            "use the API server's port, such as %s:6443" % match.group(1),
+        )
+        return None
+    return endpoint
+
+
+def _pod_network(checker, pod, node_count, is_default):
+    """Each Kubernetes node takes a /24 of the pod network: it must hold one per node."""
+    prefix = int(pod.split("/")[1])
+    where = "the default pod_network_cidr %s" % pod if is_default else "pod_network_cidr"
+    if prefix > NODE_CIDR_MASK:
+        checker.error("pod_network_cidr", pod, "is smaller than the /%d each node takes" % NODE_CIDR_MASK, "use a /16, such as 10.244.0.0/16")
+        return
+    room = 1 << (NODE_CIDR_MASK - prefix)
+    if node_count > room:
+        need = NODE_CIDR_MASK - max(node_count - 1, 1).bit_length()
+        checker.error(
+            "pod_network_cidr",
+            pod,
+            "%s holds %d node networks of /%d, but the cluster has %d Kubernetes nodes" % (where, room, NODE_CIDR_MASK, node_count),
+            "set pod_network_cidr to a /%d or larger, such as 10.%d.0.0/%d, that overlaps no other network of the spec" % (need, 128 if need >= 9 else 0, need),
+        )
 
 
 def _bastion(checker, raw):
@@ -773,9 +955,11 @@ def _local(checker, raw, name, provider):
     return out
 
 
-def normalise(raw):
+def normalise(raw, open_to_world=False):
     """Validate and normalise a raw spec mapping. Returns ``(spec, warnings)``.
 
+    ``open_to_world`` is the operator's explicit opt-in (``q8s_provision_open_to_world``)
+    that an ``admin_cidr`` open to the whole Internet needs.
     Raises :class:`SpecError` listing every problem at once.
     """
     raw = plain(raw)
@@ -791,18 +975,25 @@ def normalise(raw):
     if provider not in PROVIDERS:
         checker.error("provider", provider, "is not a provider", "use openstack or local")
         provider = "openstack"
-    name = checker.string("cluster_name", raw.get("cluster_name"), default="q8s")
-    name = _dns_label(checker, "cluster_name", name, "the cluster name", "q8s")
-    if name is not None and len(name) > 30:
-        checker.error("cluster_name", name, "is longer than 30 characters", "shorten it; every server and guest name starts with it")
+    if "cluster_name" in raw and (raw["cluster_name"] is None or (isinstance(raw["cluster_name"], str) and not raw["cluster_name"].strip())):
+        # An empty name must not fall back to the default: 'q8s' may be another cluster's.
+        checker.error(
+            "cluster_name",
+            raw["cluster_name"],
+            "is empty; the default name 'q8s' may belong to another cluster in the project",
+            "set a name of your own such as 'demo', or remove the line to mean 'q8s' on purpose",
+        )
         name = None
+    else:
+        name = checker.string("cluster_name", raw.get("cluster_name"), default="q8s")
+        name = _dns_label(checker, "cluster_name", name, "the cluster name", "demo", longest=MAX_CLUSTER_NAME)
 
     vm_types = _vm_types(checker, raw.get("vm_types", _MISSING))
     definition = _definition(checker, raw.get("cluster_definition", _MISSING), vm_types, provider)
     if name is not None:
         longest = {}
         for type_name, count in definition["worker"].items():
-            host_name = "%s-%s-%d-host" % (name, type_name, max(count, 1))
+            host_name = names.longest_host(name, type_name, count)
             if len(host_name) > MAX_HOSTNAME:
                 longest[type_name] = host_name
         for type_name, host_name in sorted(longest.items()):
@@ -818,7 +1009,21 @@ def normalise(raw):
         _dns_label(checker, "name_of_initial_instance", initial, "the initial instance name", "q8s-master")
     worker_count = sum(definition["worker"].values())
     host_count = worker_count + definition["number_additional_master_nodes"] + 1
-    net = _networks(checker, raw, host_count, provider)
+    node_count = host_count + worker_count
+    if node_count > MAX_NODES:
+        checker.error(
+            "cluster_definition.worker",
+            _MISSING,
+            "makes %d nodes (%d control planes, %d QEMU hosts and %d guests), more than the %d one controller handles (docs/performance.md)"
+            % (node_count, host_count - worker_count, worker_count, worker_count, MAX_NODES),
+            "ask for at most %d workers in all, or split the cluster into several clusters"
+            % ((MAX_NODES - 1 - definition["number_additional_master_nodes"]) // 2),
+        )
+        host_count = None
+    net = _networks(checker, raw, host_count, provider, open_to_world)
+    if host_count is not None and net["pod_network_cidr"] is not None:
+        # Kubernetes nodes: the control planes and the guests, as many as there are servers.
+        _pod_network(checker, net["pod_network_cidr"], host_count, raw.get("pod_network_cidr") is None)
 
     private_network = checker.string("private_network_id", raw.get("private_network_id"))
     if provider == "openstack" and private_network is None:
@@ -853,10 +1058,8 @@ def normalise(raw):
             checker.error(field, user, "is not a valid Linux user name", "use lowercase letters, digits, '_' and '-'")
     if guest_user == "root":
         checker.error("guest_user", guest_user, "must not be root", "use an unprivileged name such as q8s; it gets sudo")
-    state_dir = checker.string("state_dir", raw.get("state_dir"), default=default_state_dir(name or "q8s"))
-    endpoint = checker.string("control_plane_endpoint", raw.get("control_plane_endpoint"))
-    if endpoint is not None and not re.match(r"^[A-Za-z0-9.-]+(:\d{1,5})?$", endpoint):
-        checker.error("control_plane_endpoint", endpoint, "is not host[:port]", "give a DNS name or address of a VIP or load balancer, such as 10.0.0.5:6443")
+    state_dir = _state_dir(checker, raw.get("state_dir"), name)
+    endpoint = _endpoint(checker, raw.get("control_plane_endpoint"))
     bastion = _bastion(checker, raw.get("bastion"))
     local = _local(checker, raw.get("local"), name, provider)
     if provider == "local" and bastion is not None:
@@ -922,8 +1125,8 @@ def topology(spec, addresses=None):
     name = spec["cluster_name"]
     cluster_group = "q8s_cluster_%s" % re.sub(r"[^A-Za-z0-9_]", "_", name)
     nodes = []
-    initial = spec["name_of_initial_instance"] or "%s-cp-0" % name
-    control_planes = [(initial, True)] + [("%s-cp-%d" % (name, i), False) for i in range(1, spec["number_additional_master_nodes"] + 1)]
+    initial = spec["name_of_initial_instance"] or names.control_plane(name, 0)
+    control_planes = [(initial, True)] + [(names.control_plane(name, i), False) for i in range(1, spec["number_additional_master_nodes"] + 1)]
     for host, is_initial in control_planes:
         groups = ["q8s_control_plane", "q8s_control_plane_initial" if is_initial else "q8s_control_plane_extra", cluster_group]
         nodes.append(
@@ -943,8 +1146,8 @@ def topology(spec, addresses=None):
     for type_name in sorted(spec["worker"]):
         vm_type = spec["vm_types"][type_name]
         for i in range(1, spec["worker"][type_name] + 1):
-            guest = "%s-%s-%d" % (name, type_name, i)
-            host = guest + "-host"
+            guest = names.guest(name, type_name, i)
+            host = names.qemu_host(name, type_name, i)
             host_addresses[host] = addresses.get(host)
             pairs.append((type_name, vm_type, host, guest))
     placed = addressing.plan(host_addresses, spec["host_network"], spec["guest_pool"], spec["guest_gateway_offset"])

@@ -82,7 +82,7 @@ def main():
             hosts = json.loads((tmp / "state" / "hosts.json").read_text())["hosts"]
             pairs = []
             for type_name in sorted(data["cluster_definition"]["worker"]):
-                guest = "goldbench-%s-1" % type_name
+                guest = "goldbench--%s-1" % type_name
                 pairs.append((data["vm_types"][type_name]["architecture"], guest, guest + "-host"))
             t0 = time.monotonic()
             playbook(spec_file, "golden_images.yml", *common)

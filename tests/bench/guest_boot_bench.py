@@ -264,7 +264,7 @@ def main():
             results = {}
             for type_name in sorted(data["cluster_definition"]["worker"]):
                 arch = data["vm_types"][type_name]["architecture"]
-                guest = "%s-%s-1" % (NAME, type_name)
+                guest = "%s--%s-1" % (NAME, type_name)
                 host = guest + "-host"
                 runs = []
                 for i in range(args.runs):
@@ -288,7 +288,7 @@ def main():
             print("round trip added by the NAT path (TCP connects from %s-cp-0, median of 300 per target in 6 alternating rounds):" % NAME)
             hostvars = inventory(spec_file)["_meta"]["hostvars"]
             for type_name in sorted(data["cluster_definition"]["worker"]):
-                host = "%s-%s-1-host" % (NAME, type_name)
+                host = "%s--%s-1-host" % (NAME, type_name)
                 node = {k: plain(v) for k, v in hostvars[host]["q8s_node"].items()}
                 targets = {
                     "host": [hosts[host], 22],
@@ -297,7 +297,7 @@ def main():
                     # a closed port reaches the guest, whose kernel answers with RST
                     "guest node address:9": [node["guest_address"], 9],
                 }
-                rtt = nat_rounds("%s-cp-0" % NAME, targets, host, [node["guest_address"], 22])
+                rtt = nat_rounds("%s--cp-0" % NAME, targets, host, [node["guest_address"], 22])
                 for name in targets:
                     added = "" if name == "host" else "   +%.3f ms (the emulated guest's answer included)" % (rtt[name] - rtt["host"])
                     print("  %-10s emulated guest %-24s %.3f ms%s" % (type_name, name, rtt[name], added))
@@ -309,14 +309,14 @@ def main():
                 # namespace on the same bridge, with the guest's address and MAC), so that the
                 # same DNAT, forwarding and bridge hop are measured without an emulated kernel
                 # answering at the end.
-                guest = "%s-%s-1" % (NAME, type_name)
+                guest = "%s--%s-1" % (NAME, type_name)
                 with standin(host, guest, node):
                     targets = {
                         "host": [hosts[host], 22],
                         "via host:2222": [hosts[host], 2222],
                         "node address:9": [node["guest_address"], 9],
                     }
-                    rtt = nat_rounds("%s-cp-0" % NAME, targets, host, [node["guest_address"], 22])
+                    rtt = nat_rounds("%s--cp-0" % NAME, targets, host, [node["guest_address"], 22])
                 for name in targets:
                     added = "" if name == "host" else "   added %.3f ms (goal: at most 0.2 ms)" % (rtt[name] - rtt["host"])
                     print("  %-10s native stand-in %-23s %.3f ms%s" % (type_name, name, rtt[name], added))

@@ -30,13 +30,13 @@ def test_provision_creates_every_server_rule_and_keypair(big, tenant):
     spec = big[0]
     servers = {s.name: s for s in cluster_servers(tenant, "alpha")}
     expected = {
-        "alpha-cp-0": ("q8s.medium", "control_plane", "none"),
-        "alpha-cp-1": ("q8s.medium", "control_plane", "none"),
-        "alpha-cp-2": ("q8s.medium", "control_plane", "none"),
-        "alpha-x86-small-1-host": ("q8s.small", "qemu_host", "x86-small"),
-        "alpha-x86-small-2-host": ("q8s.small", "qemu_host", "x86-small"),
-        "alpha-arm-mid-1-host": ("q8s.medium", "qemu_host", "arm-mid"),
-        "alpha-arm-mid-2-host": ("q8s.medium", "qemu_host", "arm-mid"),
+        "alpha--cp-0": ("q8s.medium", "control_plane", "none"),
+        "alpha--cp-1": ("q8s.medium", "control_plane", "none"),
+        "alpha--cp-2": ("q8s.medium", "control_plane", "none"),
+        "alpha--x86-small-1-host": ("q8s.small", "qemu_host", "x86-small"),
+        "alpha--x86-small-2-host": ("q8s.small", "qemu_host", "x86-small"),
+        "alpha--arm-mid-1-host": ("q8s.medium", "qemu_host", "arm-mid"),
+        "alpha--arm-mid-2-host": ("q8s.medium", "qemu_host", "arm-mid"),
     }
     assert sorted(servers) == sorted(expected)
     for name, (flavor, role, vm_type) in expected.items():
@@ -47,7 +47,7 @@ def test_provision_creates_every_server_rule_and_keypair(big, tenant):
         assert s.metadata["q8s_vm_type"] == vm_type
         assert s.key_name == "alpha-cluster"
         assert {g["name"] for g in s.security_groups} == {"alpha-cluster"}
-    assert servers["alpha-cp-0"].metadata["q8s_initial"] == "true"
+    assert servers["alpha--cp-0"].metadata["q8s_initial"] == "true"
     # hosts.json: every server -> its address on the network
     hosts = hosts_json(spec)["hosts"]
     assert sorted(hosts) == sorted(expected)
@@ -138,7 +138,7 @@ def test_missing_flavor(cloud_env, work, tenant):
     spec = make_spec(work, "delta", flavor="q8s.nosuch")
     run = playbook(cloud_env, "provision.yml", spec)
     assert run.rc != 0
-    assert "flavor: 'q8s.nosuch' does not exist (needed by delta-x86-small-1-host)" in run.out, run
+    assert "flavor: 'q8s.nosuch' does not exist (needed by delta--x86-small-1-host)" in run.out, run
     _nothing_created(tenant, "delta")
 
 
@@ -167,12 +167,12 @@ def test_fault_mid_run_then_rerun_converges(cloud_env, work, tenant):
         subprocess.run(cloud + ["start-compute"], check=True, env=cloud_env)
     assert run.rc != 0
     assert "did not become ACTIVE" in run.out, run
-    for name in ("zeta-cp-0", "zeta-x86-small-1-host", "zeta-x86-small-2-host"):
+    for name in ("zeta--cp-0", "zeta--x86-small-1-host", "zeta--x86-small-2-host"):
         assert name in run.out, run
     run = playbook(cloud_env, "provision.yml", spec)
     assert run.rc == 0, run
     servers = cluster_servers(tenant, "zeta")
-    assert sorted(s.name for s in servers) == ["zeta-cp-0", "zeta-x86-small-1-host", "zeta-x86-small-2-host"]
+    assert sorted(s.name for s in servers) == ["zeta--cp-0", "zeta--x86-small-1-host", "zeta--x86-small-2-host"]
     assert all(s.status == "ACTIVE" for s in servers)
     run = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
     assert run.rc == 0, run
@@ -204,8 +204,8 @@ def test_adopt_initial_instance(cloud_env, work, tenant):
         run = playbook(cloud_env, "provision.yml", spec)
         assert run.rc == 0, run
         names = sorted(s.name for s in cluster_servers(tenant, "theta"))
-        assert names == ["theta-cp-1", "theta-x86-small-1-host"], names
-        assert tenant.compute.find_server("theta-cp-0") is None
+        assert names == ["theta--cp-1", "theta--x86-small-1-host"], names
+        assert tenant.compute.find_server("theta--cp-0") is None
         groups = {g["name"] for g in tenant.compute.get_server(own.id).security_groups}
         assert "theta-cluster" in groups
         hosts = hosts_json(spec)["hosts"]

@@ -20,7 +20,7 @@ from test_local_provider import ssh as guest_ssh
 pytestmark = pytest.mark.local
 
 NAME = "goldtest"
-GUEST = NAME + "-x86-small-1"
+GUEST = NAME + "--x86-small-1"
 HOST = GUEST + "-host"
 # One small package: the test is about the mechanism, the benchmark about the full set.
 PACKAGES = ["socat"]

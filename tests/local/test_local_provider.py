@@ -60,7 +60,7 @@ def guests(spec, hosts):
     out = []
     for type_name, count in spec["cluster_definition"]["worker"].items():
         for i in range(1, count + 1):
-            guest = "%s-%s-%d" % (spec["cluster_name"], type_name, i)
+            guest = "%s--%s-%d" % (spec["cluster_name"], type_name, i)
             out.append((guest, spec["vm_types"][type_name], hosts[guest + "-host"]))
     return out
 
@@ -175,7 +175,7 @@ def test_replace_host_brings_back_host_and_guest(spec, deployed):
     before = json.loads(run("podman", "inspect", host, check=True).stdout)[0]["Id"]
     short = repair("replace_host", "--limit", "%s,%s" % (host, guest), "-e", "q8s_confirm=replace_host")
     assert short.returncode != 0 and "add both to --limit" in short.stdout, short.stdout[-3000:]
-    limit = "%s,%s,%s-cp-0,localhost" % (host, guest, spec["cluster_name"])
+    limit = "%s,%s,%s--cp-0,localhost" % (host, guest, spec["cluster_name"])
     replaced = repair("replace_host", "--limit", limit, "-e", "q8s_confirm=replace_host")
     assert replaced.returncode == 0, replaced.stdout[-6000:]
     inspect = json.loads(run("podman", "inspect", host, check=True).stdout)[0]

@@ -49,14 +49,14 @@ def test_paper_inventory_shape():
     assert len(data["q8s_qemu_hosts"]["hosts"]) == 50
     assert len(data["q8s_arch_aarch64"]["hosts"]) == 20
     assert len(data["q8s_arch_x86_64"]["hosts"]) == 30
-    assert data["q8s_control_plane_extra"]["hosts"] == ["paper50-cp-1", "paper50-cp-2"]
-    assert data["q8s_control_plane_initial"]["hosts"] == ["paper50-cp-0"]
+    assert data["q8s_control_plane_extra"]["hosts"] == ["paper50--cp-1", "paper50--cp-2"]
+    assert data["q8s_control_plane_initial"]["hosts"] == ["paper50--cp-0"]
 
 
 def test_graph_from_checkout():
     proc = run(["ansible-inventory", "--graph", "-e", "@examples/cluster.yml"])
     assert proc.returncode == 0, proc.stderr
-    assert "@q8s_emulated_workers:" in proc.stdout and "demo-arm-mid-1" in proc.stdout
+    assert "@q8s_emulated_workers:" in proc.stdout and "demo--arm-mid-1" in proc.stdout
 
 
 def test_bad_spec_fails_inventory_with_every_problem():
@@ -134,7 +134,7 @@ def test_broken_state_file(tmp_path):
 
 
 def test_state_address_outside_the_plan(tmp_path):
-    (tmp_path / "hosts.json").write_text(json.dumps({"hosts": {"demo-x86-small-1-host": "10.9.9.9"}}))
+    (tmp_path / "hosts.json").write_text(json.dumps({"hosts": {"demo--x86-small-1-host": "10.9.9.9"}}))
     proc = run(["ansible-inventory", "--list", "-e", "@examples/cluster.yml"], state_dir=str(tmp_path))
     assert proc.returncode != 0
     assert "outside the host network" in proc.stdout + proc.stderr
@@ -157,11 +157,11 @@ def test_inventory_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     assert os.listdir(str(cache)), "the plugin wrote nothing to the inventory cache"
     assert listing() == first
     data = json.loads((state / "hosts.json").read_text())
-    data["hosts"]["demo-x86-small-1-host"] = "10.254.1.99"
+    data["hosts"]["demo--x86-small-1-host"] = "10.254.1.99"
     (state / "hosts.json").write_text(json.dumps(data))
     os.utime(str(state / "hosts.json"), ns=(1, 1))
     third = listing()
-    assert third["_meta"]["hostvars"]["demo-x86-small-1"]["q8s_node"]["guest_address"]["__ansible_unsafe"] == "100.64.0.99"
+    assert third["_meta"]["hostvars"]["demo--x86-small-1"]["q8s_node"]["guest_address"]["__ansible_unsafe"] == "100.64.0.99"
 
 
 def test_bastion_proxies_every_host():
@@ -171,7 +171,7 @@ def test_bastion_proxies_every_host():
 
     data = inventory_list(*CASES["bastion"])
     hostvars = data["_meta"]["hostvars"]
-    assert sorted(hostvars) == ["demo-cp-0", "demo-x86-small-1", "demo-x86-small-1-host"]
+    assert sorted(hostvars) == ["demo--cp-0", "demo--x86-small-1", "demo--x86-small-1-host"]
     for name, hv in hostvars.items():
         raw = hv["ansible_ssh_common_args"]
         args = shlex.split(raw.get("__ansible_unsafe", raw) if isinstance(raw, dict) else raw)
@@ -184,9 +184,9 @@ def test_bastion_proxies_every_host():
         # the jump host's key goes to the cluster's known_hosts as well
         assert "UserKnownHostsFile=<root>/tests/unit/fixtures/state-demo/known_hosts" in jump and "StrictHostKeyChecking=accept-new" in jump
         assert jump[-1] == "jump@203.0.113.10"
-    host = hostvars["demo-x86-small-1"]["ansible_host"]
+    host = hostvars["demo--x86-small-1"]["ansible_host"]
     assert (host.get("__ansible_unsafe") if isinstance(host, dict) else host) == "10.254.1.21"
-    assert hostvars["demo-x86-small-1"]["ansible_port"] == 2222
+    assert hostvars["demo--x86-small-1"]["ansible_port"] == 2222
 
 
 def test_ssh_hosts_use_the_clusters_known_hosts():
@@ -219,12 +219,12 @@ def test_local_provider_hosts_are_podman_containers():
     def plain(value):
         return value.get("__ansible_unsafe", value) if isinstance(value, dict) else value
 
-    for name in ("local-cp-0", "local-x86-small-1-host", "local-arm-small-1-host"):
+    for name in ("local--cp-0", "local--x86-small-1-host", "local--arm-small-1-host"):
         assert plain(hostvars[name]["ansible_connection"]) == "containers.podman.podman", name
         assert "ansible_host" not in hostvars[name] and "ansible_user" not in hostvars[name], name
-    assert "qemu_host_qemu_conf" not in hostvars["local-cp-0"]
-    conf = hostvars["local-x86-small-1-host"]["qemu_host_qemu_conf"]
+    assert "qemu_host_qemu_conf" not in hostvars["local--cp-0"]
+    conf = hostvars["local--x86-small-1-host"]["qemu_host_qemu_conf"]
     assert {k: plain(v) for k, v in conf.items()} == {"namespaces": "[]", "cgroup_controllers": "[]"}
-    guest = hostvars["local-arm-small-1"]
+    guest = hostvars["local--arm-small-1"]
     assert plain(guest["ansible_host"]) == "10.89.80.4" and guest["ansible_port"] == 2222
     assert "ansible_connection" not in guest

@@ -303,7 +303,7 @@ def test_all_errors_reported_together():
     raw["cluster_name"] = "Bad_Name"
     raw["vm_types"]["x86-small"]["cpu_model"] = "cortex-a57"
     raw["vm_types"]["arm-mid"]["ram"] = "lots"
-    raw["pod_network_cidr"] = "10.254.1.0/24"
+    raw["pod_network_cidr"] = "10.254.0.0/16"
     raw["colour"] = "blue"
     with pytest.raises(SpecError) as info:
         normalise(raw)
@@ -336,38 +336,38 @@ def test_topology_before_provisioning():
     nodes = q8s_spec.topology(spec)
     names = [node[0] for node in nodes]
     assert names == [
-        "demo-cp-0",
-        "demo-arm-mid-1-host",
-        "demo-arm-mid-1",
-        "demo-x86-small-1-host",
-        "demo-x86-small-1",
-        "demo-x86-small-2-host",
-        "demo-x86-small-2",
+        "demo--cp-0",
+        "demo--arm-mid-1-host",
+        "demo--arm-mid-1",
+        "demo--x86-small-1-host",
+        "demo--x86-small-1",
+        "demo--x86-small-2-host",
+        "demo--x86-small-2",
     ]
     by_name = dict((n, (g, v)) for n, g, v in nodes)
-    groups, node = by_name["demo-arm-mid-1"]
+    groups, node = by_name["demo--arm-mid-1"]
     assert "q8s_arch_aarch64" in groups and "q8s_type_arm_mid" in groups and "q8s_emulated_workers" in groups
-    assert node["qemu_host"] == "demo-arm-mid-1-host" and node["guest_address"] is None
-    assert by_name["demo-cp-0"][1]["initial"] is True
+    assert node["qemu_host"] == "demo--arm-mid-1-host" and node["guest_address"] is None
+    assert by_name["demo--cp-0"][1]["initial"] is True
 
 
 def test_topology_with_addresses():
     spec = normalise(valid())[0]
-    addresses = {"demo-cp-0": "10.254.1.10", "demo-x86-small-1-host": "10.254.1.21", "demo-x86-small-2-host": "10.254.1.254"}
+    addresses = {"demo--cp-0": "10.254.1.10", "demo--x86-small-1-host": "10.254.1.21", "demo--x86-small-2-host": "10.254.1.254"}
     nodes = dict((node[0], node[2]) for node in q8s_spec.topology(spec, addresses))
-    assert nodes["demo-x86-small-1"]["guest_address"] == "100.64.0.21"
-    assert nodes["demo-x86-small-1-host"]["host_address"] == "10.254.1.21"
-    assert nodes["demo-x86-small-2"]["guest_address"] == "100.64.0.254"
-    assert nodes["demo-arm-mid-1"]["guest_address"] is None
-    assert nodes["demo-x86-small-1"]["guest_gateway"] == "100.64.0.1"
-    assert nodes["demo-x86-small-1"]["guest_prefix"] == 24
+    assert nodes["demo--x86-small-1"]["guest_address"] == "100.64.0.21"
+    assert nodes["demo--x86-small-1-host"]["host_address"] == "10.254.1.21"
+    assert nodes["demo--x86-small-2"]["guest_address"] == "100.64.0.254"
+    assert nodes["demo--arm-mid-1"]["guest_address"] is None
+    assert nodes["demo--x86-small-1"]["guest_gateway"] == "100.64.0.1"
+    assert nodes["demo--x86-small-1"]["guest_prefix"] == 24
 
 
 def test_adopted_initial_control_plane():
     spec = normalise(upstream())[0]
     nodes = q8s_spec.topology(spec)
     assert nodes[0][0] == "q8s-master" and nodes[0][2]["adopted"] is True
-    assert nodes[1][0] == "q8s-cp-1" and "q8s_control_plane_extra" in nodes[1][1]
+    assert nodes[1][0] == "q8s--cp-1" and "q8s_control_plane_extra" in nodes[1][1]
 
 
 def test_plain_strips_subclasses():
