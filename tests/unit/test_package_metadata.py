@@ -4,9 +4,11 @@ galaxy.yml, requirements.yml, scripts/setup.sh, meta/runtime.yml, requirements.t
 and the plugins' license headers each state one fact; these tests keep the copies equal.
 """
 
+import ast
 import glob
 import os
 import re
+import sys
 
 import yaml
 
@@ -92,13 +94,24 @@ def runtime_requirements():
 
 
 def test_runtime_requirements_are_what_the_plugins_import():
-    imported = set()
+    # third-party top-level imports of the plugins, by distribution name
+    imported = {"openstacksdk"}  # the q8s modules run openstack.cloud's module_utils
+    distributions = {"openstack": "openstacksdk", "yaml": "pyyaml", "jinja2": "jinja2"}
+    bundled = {"ansible", "ansible_collections", "yaml", "jinja2"}  # come with ansible-core
     for path in glob.glob(os.path.join(ROOT, "plugins", "**", "*.py"), recursive=True):
         with open(path, encoding="utf-8") as handle:
-            imported |= set(re.findall(r"^\s*import (netaddr|openstack)\b", handle.read(), re.M))
-    # the q8s modules run openstack.cloud's module_utils, which import openstacksdk
-    assert imported <= {"netaddr", "openstack"}
-    assert runtime_requirements() == {"netaddr", "openstacksdk"}
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top not in sys.stdlib_module_names and top not in bundled and top != "__future__":
+                    imported.add(distributions.get(top, top).lower())
+    assert runtime_requirements() == imported
 
 
 def test_development_pins_cover_the_runtime_requirements():
@@ -144,3 +157,22 @@ def test_argument_spec_defaults_are_values_documentation_tools_accept():
                 if isinstance(default, str) and "{{" in default and option.get("type", "str") not in ("str", "path", "raw"):
                     bad.append("%s/%s/%s" % (role, entry, name))
     assert not bad
+
+
+def test_every_role_has_a_readme_with_its_variables_and_a_valid_example():
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    import role_readmes
+
+    for role, entries in role_specs().items():
+        path = os.path.join(ROOT, "roles", role, "README.md")
+        assert os.path.isfile(path), "%s: run tests/role_readmes.py" % path
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        names = set()
+        for spec in entries.values():
+            names |= set(spec.get("options") or {})
+        missing = sorted(name for name in names if "`%s`" % name not in text)
+        assert not missing, "%s lacks %s: run tests/role_readmes.py" % (path, missing)
+        if text.startswith(role_readmes.MARKER):
+            unknown = sorted(set(re.findall(r"\b(%s_\w+)" % role, role_readmes.EXAMPLES[role])) - names)
+            assert not unknown, "%s: the example sets unknown variables %s" % (role, unknown)
