@@ -6,12 +6,12 @@ QEMU hosts. Provisioning, replace_host on demo and the teardowns must leave ever
 port, security group and keypair of the other cluster and the foreign server as they were.
 """
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from inventory_names import Names
 
 from conftest import ROOT, Run, cluster_servers, hosts_json, make_spec, playbook
 
@@ -22,13 +22,6 @@ def ansible(env, *argv, timeout=1800):
     cmd = [str(Path(sys.executable).with_name(argv[0]))] + list(argv[1:])
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return Run(proc)
-
-
-def inventory(env, spec):
-    """The inventory the plugin makes of a spec (names come from here, never typed)."""
-    run = ansible(env, "ansible-inventory", "--list", "-e", "@" + str(spec))
-    assert run.rc == 0, run
-    return json.loads(run.out[: run.out.rindex("}") + 1])
 
 
 def replace_host(env, spec, limit, *extra):
@@ -95,13 +88,11 @@ def test_two_clusters_and_a_foreign_server(cloud_env, work, tenant):
         for server in cluster_servers(tenant, "demo-2"):
             assert "demo-cluster" in {g["name"] for g in server.security_groups}
 
-        inv = inventory(cloud_env, demo)
-        hostvars = inv["_meta"]["hostvars"]
-        qemu_hosts = sorted(inv["q8s_qemu_hosts"]["hosts"])
-        initial = inv["q8s_control_plane_initial"]["hosts"][0]
-        assert len(qemu_hosts) == 2
-        kept, lost = qemu_hosts
-        kept_guest, lost_guest = (hostvars[h]["q8s_node"]["guest"] for h in qemu_hosts)
+        names = Names(cloud_env, demo)
+        initial = names.initial
+        assert len(names.qemu_hosts) == 2
+        kept, lost = names.qemu_hosts
+        kept_guest, lost_guest = names.guest(kept), names.guest(lost)
 
         # demo loses a server, and a server that is not q8s's takes its name.
         lost_server = next(s for s in cluster_servers(tenant, "demo") if s.name == lost)
