@@ -20,7 +20,12 @@ description:
     the role or play that failed), the role, the stage and the task. When the stage's
     rescue collected the layer's evidence (role q8s.cluster.collect_logs, which writes
     O(output_dir)/<cluster>/<host>/evidence.json), the line ends with the file to read.
-  - The same data is written as JSON to O(output_dir)/timing.json.
+  - The same data is written as JSON to O(output_dir)/timing.json, also after every
+    stage (with C(complete=false) until the run ends), so that a report written by the
+    run's last stage (site.yml, verify.yml) has the timings of the stages before it.
+  - Progress while the run goes on, so that a long run is never silent; a line when a
+    stage starts (stage k of n, the hosts it targets, the time since the run started)
+    and when it ends (hosts done of total, the stage's time, the time since the start).
 requirements:
   - enable in ansible.cfg with C(callbacks_enabled = q8s.cluster.phase_report)
 options:
@@ -101,6 +106,27 @@ def render_table(rows):
     return "\n".join(out)
 
 
+def clock(seconds):
+    """Elapsed time as h:mm:ss or m:ss."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return "%d:%02d:%02d" % (hours, minutes, secs) if hours else "%d:%02d" % (minutes, secs)
+
+
+def progress_start(index, total, name, hosts, elapsed):
+    """The line printed when stage ``index`` (1-based) of ``total`` starts."""
+    of = " of %d" % total if total else ""
+    targets = "%d host%s" % (hosts, "" if hosts == 1 else "s") if hosts is not None else "hosts unknown"
+    return "q8s stage %d%s started: %s (%s), elapsed %s" % (index, of, name, targets, clock(elapsed))
+
+
+def progress_end(index, total, name, done, hosts, took, elapsed):
+    """The line printed when stage ``index`` of ``total`` ends: hosts done of total."""
+    of = " of %d" % total if total else ""
+    return "q8s stage %d%s done: %s, hosts %d of %d done, took %s, elapsed %s" % (index, of, name, done, hosts, clock(took), clock(elapsed))
+
+
 def failed_hosts(failures, stats):
     """One failure per host that the run counts as failed or unreachable: the first one of
     the stage its last failure happened in (the cause; what a rescue section re-raised, or a
@@ -159,15 +185,51 @@ class CallbackModule(CallbackBase):
         self._stages = []
         self._failures = []
         self._run_start = time.time()
+        self._total = 0
 
     def _current(self):
         return self._stages[-1] if self._stages else None
 
+    def v2_playbook_on_start(self, playbook):
+        try:
+            self._total = len(playbook.get_plays())
+        except (AttributeError, TypeError):
+            self._total = 0
+
+    def _end_stage(self, now):
+        stage = self._current()
+        if stage is None or stage.get("reported"):
+            return
+        stage["end"] = now
+        stage["reported"] = True
+        index = len(self._stages)
+        failed_now = {f["host"] for f in self._failures if f.get("index") == index}
+        failed_before = {f["host"] for f in self._failures if f.get("index", 0) < index}
+        targets = stage.get("targets")
+        if targets is None:
+            targets = list(stage["hosts"])
+        # done: every targeted host that did not fail here, and did not drop out of the run earlier
+        done = len([h for h in targets if h not in failed_now and (h in stage["hosts"] or h not in failed_before)])
+        total = len(targets)
+        self._display.display(progress_end(index, self._total, stage["name"], done, total, stage["end"] - stage["start"], now - self._run_start))
+        self._write(complete=False)
+
+    @staticmethod
+    def _targets(play):
+        """The names of the hosts the play targets (None when the inventory cannot tell)."""
+        try:
+            inventory = play.get_variable_manager()._inventory
+            return [host.get_name() for host in inventory.get_hosts(play.hosts)]
+        except Exception:  # pylint: disable=broad-exception-caught
+            return None
+
     def v2_playbook_on_play_start(self, play):
         now = time.time()
-        if self._stages:
-            self._stages[-1]["end"] = now
-        self._stages.append({"name": play.get_name().strip() or "play %d" % (len(self._stages) + 1), "start": now, "end": now, "hosts": {}})
+        self._end_stage(now)
+        name = play.get_name().strip() or "play %d" % (len(self._stages) + 1)
+        targets = self._targets(play)
+        self._stages.append({"name": name, "start": now, "end": now, "hosts": {}, "targets": targets})
+        self._display.display(progress_start(len(self._stages), self._total, name, None if targets is None else len(targets), now - self._run_start))
 
     def _touch(self, host):
         stage = self._current()
@@ -198,6 +260,7 @@ class CallbackModule(CallbackBase):
                 "role": role.split(".")[-1] if role else "",
                 "task": task.get_name(),
                 "what": what,
+                "index": len(self._stages),
             }
         )
 
@@ -216,9 +279,21 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_unreachable(self, result):
         self._failed(result, "unreachable")
 
+    def _write(self, complete):
+        """timing.json in output_dir (None when disabled): the stages so far."""
+        output_dir = self.get_option("output_dir")
+        if not output_dir:
+            return None
+        os.makedirs(output_dir, exist_ok=True)
+        path = os.path.join(output_dir, "timing.json")
+        failures = [{key: value for key, value in f.items() if key != "index"} for f in self._failures]
+        data = {"total_s": round(time.time() - self._run_start, 3), "complete": complete, "stages": summarise(self._stages), "failures": failures}
+        with open(path, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+        return path
+
     def v2_playbook_on_stats(self, stats):
-        if self._stages:
-            self._stages[-1]["end"] = time.time()
+        self._end_stage(time.time())
         rows = summarise(self._stages)
         self._display.banner("Q8S STAGES")
         self._display.display(render_table(rows))
@@ -226,9 +301,6 @@ class CallbackModule(CallbackBase):
         for failure in failed_hosts(self._failures, stats):
             failure["evidence"] = find_evidence(output_dir, failure["host"], self._run_start)
             self._display.display(failure_line(failure), color="red")
-        if output_dir:
-            os.makedirs(output_dir, exist_ok=True)
-            path = os.path.join(output_dir, "timing.json")
-            with open(path, "w") as handle:
-                json.dump({"total_s": round(time.time() - self._run_start, 3), "stages": rows, "failures": self._failures}, handle, indent=2, sort_keys=True)
+        path = self._write(complete=True)
+        if path:
             self._display.display("stage timing written to %s" % path)

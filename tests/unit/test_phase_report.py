@@ -2,7 +2,7 @@
 
 import json
 
-from ansible_collections.q8s.cluster.plugins.callback.phase_report import layer_of, render_table, summarise
+from ansible_collections.q8s.cluster.plugins.callback.phase_report import layer_of, progress_end, progress_start, render_table, summarise
 from inventory_cases import run
 
 
@@ -130,3 +130,73 @@ def test_rescued_failures_are_not_reported_and_evidence_is_named(tmp_path):
     for name in ["iptables.txt", "network.txt", "libvirtd.log"]:
         assert name in evidence["files"]
         assert (evidence_dir / name).read_text().startswith("$ "), name
+
+
+def test_progress_lines():
+    assert progress_start(2, 7, "QEMU hosts and NAT", 4, 75) == "q8s stage 2 of 7 started: QEMU hosts and NAT (4 hosts), elapsed 1:15"
+    assert progress_start(1, 0, "Provision", 1, 0) == "q8s stage 1 started: Provision (1 host), elapsed 0:00"
+    assert (
+        progress_end(2, 7, "QEMU hosts and NAT", 3, 4, 61.4, 3725) == "q8s stage 2 of 7 done: QEMU hosts and NAT, hosts 3 of 4 done, took 1:01, elapsed 1:02:05"
+    )
+
+
+PROGRESS = """
+- name: Stage one
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Wait a little
+      ansible.builtin.pause:
+        seconds: 1
+- name: Stage two
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Fail on one host
+      ansible.builtin.fail:
+        msg: boom
+      when: inventory_hostname == 'b'
+- name: Stage three
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Say something
+      ansible.builtin.debug:
+        msg: hi
+"""
+
+
+def test_progress_while_the_run_goes_on(tmp_path):
+    """A line when each stage starts and ends (k of n, hosts done of total, elapsed), and
+    timing.json already holds the stages before the running one."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PROGRESS)
+    proc = run(
+        [
+            "env",
+            "ANSIBLE_CALLBACKS_ENABLED=q8s.cluster.phase_report",
+            "Q8S_REPORT_DIR=%s" % tmp_path,
+            "ansible-playbook",
+            "-i",
+            "a,b,",
+            "-c",
+            "local",
+            str(playbook),
+        ]
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("q8s stage ")]
+    assert [line.split(":")[0] for line in lines] == [
+        "q8s stage 1 of 3 started",
+        "q8s stage 1 of 3 done",
+        "q8s stage 2 of 3 started",
+        "q8s stage 2 of 3 done",
+        "q8s stage 3 of 3 started",
+        "q8s stage 3 of 3 done",
+    ], proc.stdout
+    assert lines[0].startswith("q8s stage 1 of 3 started: Stage one (2 hosts), elapsed 0:0")
+    assert ", hosts 2 of 2 done, took 0:01, " in lines[1], lines[1]
+    assert ", hosts 1 of 2 done, " in lines[3], lines[3]
+    assert lines[4].startswith("q8s stage 3 of 3 started: Stage three (2 hosts)")
+    assert ", hosts 1 of 2 done, " in lines[5], lines[5]  # b failed in stage two and dropped out
+    data = json.loads((tmp_path / "timing.json").read_text())
+    assert data["complete"] is True and [s["stage"] for s in data["stages"]] == ["Stage one", "Stage two", "Stage three"]
