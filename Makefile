@@ -12,6 +12,7 @@
 #   make deploy       site.yml for CLUSTER (default examples/local.yml), ARGS passed on
 #   make teardown     teardown.yml for CLUSTER; deletes only with CONFIRM=true
 #   make bench    scripts/bench.sh, or every tests/bench/*.py
+#   make package  build, install and check the tarball as Galaxy and ansible-builder would (tests/package.sh)
 #   make golden   regenerate golden inventory files (tests/unit/regen_golden.py)
 #   make clean    remove generated files (keeps .venv/ and .collections/)
 #   make distclean  clean + remove .venv/ and .collections/
@@ -40,7 +41,7 @@ ARGS ?=
 CONFIRM ?= false
 
 .PHONY: help setup test lint sanity unit integration molecule molecule-k8s local bench golden \
-	clean distclean check-venv deploy teardown
+	clean distclean check-venv deploy teardown package
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -80,6 +81,12 @@ molecule-k8s: check-venv
 # The local provider: the README's deploy command up to the Kubernetes steps, checked.
 local: check-venv
 	tests/local.sh
+
+# The built tarball: installed offline with its dependencies, used from outside the checkout
+# (also with the oldest ansible-core requires_ansible claims), galaxy-importer, ansible-builder,
+# antsibull-docs and antsibull-changelog; tools in venvs cached under /var/cache/q8s.
+package: check-venv
+	tests/package.sh
 
 deploy: check-venv
 	scripts/deploy.sh $(CLUSTER) $(ARGS)

@@ -50,7 +50,7 @@ options:
     description: Name of an existing server adopted as the initial control plane.
     type: str
 extends_documentation_fragment:
-  - openstack.cloud.openstack
+  - q8s.cluster.openstack
 author:
   - q8s developers (@q8s)
 """

@@ -39,7 +39,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
-  - openstack.cloud.openstack
+  - q8s.cluster.openstack
 author:
   - q8s developers (@q8s)
 """

@@ -78,7 +78,7 @@ options:
     type: int
     default: 3
 extends_documentation_fragment:
-  - openstack.cloud.openstack
+  - q8s.cluster.openstack
 author:
   - q8s developers (@q8s)
 """
