@@ -105,7 +105,34 @@ def register_upstream_tags():
             loader_class.add_constructor(tag, _construct_upstream_object)
 
 
+def _bounded_flatten(original):
+    """YAML merge keys (``<<``) expanded by Ansible's own loader, within q8s's bound.
+
+    Ansible loads every ``-e @file`` before any inventory plugin runs; ten levels of
+    ``<<: [*m, *m, ...]`` would otherwise build 10^10 keys there.
+    """
+
+    def flatten_mapping(self, node):
+        original(self, node)
+        if len(node.value) > q8s_specfile.MAX_VALUES:
+            mark = node.start_mark
+            raise AnsibleParserError(
+                "q8s: line %d: YAML merge keys (<<) expand this mapping past %d keys. Fix: write the values out, or merge fewer times"
+                % (mark.line + 1, q8s_specfile.MAX_VALUES)
+            )
+
+    flatten_mapping.q8s_bounded = True
+    return flatten_mapping
+
+
+def bound_merge_keys():
+    loader_class = type(AnsibleLoader(""))
+    if not getattr(loader_class.flatten_mapping, "q8s_bounded", False):
+        loader_class.flatten_mapping = _bounded_flatten(loader_class.flatten_mapping)
+
+
 register_upstream_tags()
+bound_merge_keys()
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
