@@ -61,7 +61,7 @@ EXAMPLES = r"""
     cloud: mycloud
     cluster: demo
     servers:
-      - {name: demo-cp-0, flavor: m1.medium}
+      - {name: demo--cp-0, flavor: m1.medium}
     network: private
     image: ubuntu-24.04
     security_group: demo-cluster

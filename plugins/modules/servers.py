@@ -93,7 +93,7 @@ EXAMPLES = r"""
     key_name: demo-cluster
     security_groups: [demo-cluster]
     servers:
-      - name: demo-cp-0
+      - name: demo--cp-0
         flavor: "{{ flavor_id }}"
         metadata: {q8s_role: control_plane, q8s_vm_type: none, q8s_initial: "true"}
 """
