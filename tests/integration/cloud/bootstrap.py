@@ -2,7 +2,9 @@
 
     bootstrap.py identity WORKDIR    service users, demo project/user, catalog,
                                      clouds.yaml
-    bootstrap.py resources WORKDIR   shared network, image, flavors, quotas
+    bootstrap.py resources WORKDIR [CIDR]  shared network, image, flavors, quotas; with
+                                     CIDR (podman computes) also the shared network
+                                     `servers` with that subnet
     bootstrap.py computes WORKDIR N  exit 0 once N compute hosts are usable
 
 Every step is idempotent: a restart of an existing cloud reruns it harmlessly.
@@ -90,14 +92,23 @@ def identity(workdir):
     clouds_yaml(workdir)
 
 
-def resources(workdir):
+def ensure_network(c, name, cidr):
+    net = c.network.find_network(name)
+    if net is None:
+        net = c.network.create_network(name=name, shared=True)
+    if not list(c.network.subnets(network_id=net.id)):
+        gateway = cidr.rsplit(".", 1)[0] + ".1"
+        c.network.create_subnet(name=name + "-subnet", network_id=net.id, ip_version=4, cidr=cidr, gateway_ip=gateway, enable_dhcp=False)
+
+
+def resources(workdir, server_cidr=None):
     c = admin()
     demo = c.identity.find_project("demo", domain_id="default")
-    net = c.network.find_network("private")
-    if net is None:
-        net = c.network.create_network(name="private", shared=True)
-    if not list(c.network.subnets(network_id=net.id)):
-        c.network.create_subnet(name="private-subnet", network_id=net.id, ip_version=4, cidr="192.0.2.0/24", gateway_ip="192.0.2.1", enable_dhcp=False)
+    ensure_network(c, "private", "192.0.2.0/24")
+    if server_cidr:
+        # servers that are podman containers: their subnet is a podman network of this
+        # host, which must not overlap the host's own networks (192.0.2.0/24 may be one)
+        ensure_network(c, "servers", server_cidr)
     if c.image.find_image(IMAGE) is None:
         c.image.create_image(name=IMAGE, data=b"\0" * 1024 * 1024, disk_format="raw", container_format="bare", visibility="public", allow_duplicates=False)
     for name, vcpus, ram, disk in FLAVORS:
@@ -129,7 +140,7 @@ def main(argv):
     if step == "identity":
         identity(workdir)
     elif step == "resources":
-        resources(workdir)
+        resources(workdir, argv[3] if len(argv) > 3 else None)
     elif step == "computes":
         return computes(workdir, int(argv[3]))
     else:

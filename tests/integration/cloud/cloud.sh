@@ -15,14 +15,34 @@
 #   Q8S_CLOUD_DIR      work dir, all runtime state   (default /var/tmp/q8s-cloud)
 #   Q8S_CLOUD_CACHE    venv cache                    (default /var/cache/q8s)
 #   Q8S_CLOUD_PYTHON   interpreter for the venv      (default python3.11, else python3)
-#   Q8S_CLOUD_COMPUTES number of fake compute hosts  (default 4)
+#   Q8S_CLOUD_COMPUTES number of fake compute hosts  (default 4; 1 with podman)
+#   Q8S_CLOUD_COMPUTE  compute driver: fake (servers only in nova's database, the
+#                      default) or podman (every server is also a podman container
+#                      with systemd and sshd on this host; see README.md)
+#   Q8S_CLOUD_SERVER_BASE   podman: image the servers' image is built from
+#                           (default localhost/q8s-host:virt, tests/testbed/build-images.sh host)
+#   Q8S_CLOUD_SERVER_SUBNET  podman: CIDR of the shared network `servers` whose ports
+#                           the containers get (default 10.89.222.0/24)
+#   Q8S_CLOUD_SERVER_VOLUMES podman: host dirs mounted read-only into every server
+#                           (colon separated; default the guest image cache $CACHE/images)
 # See README.md beside this file.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 W="${Q8S_CLOUD_DIR:-/var/tmp/q8s-cloud}"
 CACHE="${Q8S_CLOUD_CACHE:-/var/cache/q8s}"
-COMPUTES="${Q8S_CLOUD_COMPUTES:-4}"
+COMPUTE="${Q8S_CLOUD_COMPUTE:-fake}"
+case "$COMPUTE" in
+  fake) COMPUTES="${Q8S_CLOUD_COMPUTES:-4}"; DRIVER=q8s_fake.StableFakeDriver ;;
+  podman) COMPUTES="${Q8S_CLOUD_COMPUTES:-1}"; DRIVER=q8s_fake.PodmanDriver ;;
+  *) echo "cloud.sh: Q8S_CLOUD_COMPUTE must be fake or podman, not '$COMPUTE'" >&2; exit 2 ;;
+esac
+SERVER_BASE="${Q8S_CLOUD_SERVER_BASE:-localhost/q8s-host:virt}"
+SERVER_VOLUMES="${Q8S_CLOUD_SERVER_VOLUMES-$CACHE/images}"
+SERVER_SUBNET="${Q8S_CLOUD_SERVER_SUBNET:-10.89.222.0/24}"
+# the podman network of the servers (the neutron subnet on this host) and their prefix
+NOVA_NETWORK=q8s-nova
+NOVA_LABEL=q8s_nova_instance
 if [[ -n "${Q8S_CLOUD_PYTHON:-}" ]]; then PY="$Q8S_CLOUD_PYTHON"
 elif command -v python3.11 >/dev/null; then PY=python3.11
 else PY=python3; fi
@@ -264,7 +284,7 @@ transport_url = $TRANSPORT_URL
 my_ip = $IP
 state_path = $W/nova-state/@NODE@
 instances_path = $W/nova-state/@NODE@/instances
-compute_driver = q8s_fake.StableFakeDriver
+compute_driver = $DRIVER
 vif_plugging_is_fatal = false
 vif_plugging_timeout = 0
 cpu_allocation_ratio = 32.0
@@ -447,9 +467,10 @@ cmd_start() {
   [[ -f "$VENV/.q8s-complete" && -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || cmd_install
   mkdir -p "$W"
   # nova loads compute drivers from nova.virt only: a one-line shim there
-  echo "from q8s_fake_ml2.virt import StableFakeDriver  # noqa: F401" \
+  echo "from q8s_fake_ml2.virt import PodmanDriver, StableFakeDriver  # noqa: F401" \
     >"$("$B/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nova/virt/q8s_fake.py"
   write_configs
+  [[ "$COMPUTE" != podman ]] || server_image
   start_rabbitmq
   [[ -f "$W/.dbs-created" ]] || first_start_dbs
   start_gunicorn keystone
@@ -468,7 +489,11 @@ cmd_start() {
   wait_http glance "http://$IP:$GLANCE_PORT/" 60
   wait_http neutron "http://$IP:$NEUTRON_PORT/" 90
   wait_http nova "http://$IP:$NOVA_PORT/" 90
-  "$B/python" "$HERE/bootstrap.py" resources "$W"
+  if [[ "$COMPUTE" == podman ]]; then
+    "$B/python" "$HERE/bootstrap.py" resources "$W" "$SERVER_SUBNET"
+  else
+    "$B/python" "$HERE/bootstrap.py" resources "$W"
+  fi
   log "waiting for $COMPUTES compute host(s)"
   local t=0
   until "$B/python" "$HERE/bootstrap.py" computes "$W" "$COMPUTES"; do
@@ -486,7 +511,87 @@ start_compute() {
   [[ -f "$dir/compute_id" ]] || "$PY" -c \
     'import sys, uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "q8s-fake-node:" + sys.argv[1]))' \
     "$host" >"$dir/compute_id"
-  spawn "nova-compute-$1" "$B/nova-compute" --config-file "$W/etc/nova/nova-compute-$1.conf"
+  local env=()
+  if [[ "$COMPUTE" == podman ]]; then
+    env=("Q8S_NOVA_IMAGE=$(cat "$W/server-image")" "Q8S_NOVA_NETWORK=$NOVA_NETWORK"
+      "Q8S_NOVA_VOLUMES=$SERVER_VOLUMES")
+  fi
+  spawn "nova-compute-$1" env "${env[@]}" "$B/nova-compute" \
+    --config-file "$W/etc/nova/nova-compute-$1.conf"
+}
+
+# ---------------------------------------------------------------- podman servers
+# The servers' image: the project's host image (systemd, QEMU, libvirt) plus sshd with
+# host keys made at each server's first boot, as a cloud image has. Built once per base
+# image and recipe, cached as localhost/q8s-nova-server:<key>.
+server_image_recipe() {
+  set -e
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends openssh-server >/dev/null
+  rm -f /etc/ssh/ssh_host_*
+  printf '%s\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' 'UseDNS no' \
+    >/etc/ssh/sshd_config.d/q8s.conf
+  printf '%s\n' '[Unit]' 'Description=SSH host keys of this server' 'Before=ssh.service' \
+    'ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key' '[Service]' 'Type=oneshot' \
+    'ExecStart=/usr/bin/ssh-keygen -A' '[Install]' 'WantedBy=multi-user.target' \
+    >/etc/systemd/system/q8s-ssh-keygen.service
+  systemctl enable q8s-ssh-keygen.service ssh.service >/dev/null 2>&1
+  apt-get clean
+  rm -rf /var/lib/apt/lists/*
+}
+
+server_image() {
+  podman image exists "$SERVER_BASE" ||
+    die "podman image $SERVER_BASE not found: build it with tests/testbed/build-images.sh host"
+  local key tag
+  key=$( { podman image inspect --format '{{.Id}}' "$SERVER_BASE"; declare -f server_image_recipe; } |
+    sha256sum | cut -c1-12)
+  tag="localhost/q8s-nova-server:$key"
+  if ! podman image exists "$tag"; then
+    log "building $tag from $SERVER_BASE (adds sshd)"
+    local b="q8s-nova-build-$$"
+    podman rm -f "$b" >/dev/null 2>&1 || true
+    podman run --name "$b" --network host "$SERVER_BASE" \
+      bash -c "$(declare -f server_image_recipe); server_image_recipe" >&2 ||
+      { podman rm -f "$b" >/dev/null 2>&1; die "building $tag failed"; }
+    podman commit -q --change 'CMD ["/sbin/init"]' "$b" "$tag" >/dev/null
+    podman rm -f "$b" >/dev/null
+  fi
+  echo "$tag" >"$W/server-image"
+}
+
+# Remove every server container and the servers' network (nova's records stay; a
+# started cloud sees those servers as stopped). NETAVARK's own chains go too when no
+# other podman network or container is left on this machine.
+remove_servers() {
+  command -v podman >/dev/null || return 0
+  local ids
+  ids=$(podman ps -aq --filter "label=$NOVA_LABEL")
+  if [[ -n "$ids" ]]; then
+    log "removing $(wc -w <<<"$ids") server container(s)"
+    # shellcheck disable=SC2086 # one id per word
+    podman rm -f -t 0 $ids >/dev/null
+  fi
+  if podman network exists "$NOVA_NETWORK"; then podman network rm -f "$NOVA_NETWORK" >/dev/null; fi
+  if [[ -z "$(podman ps -aq)" && "$(podman network ls -q)" == podman ]]; then
+    local table chain
+    for table in nat filter; do
+      for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(NETAVARK[^ ]*\)$/\1/p'); do
+        iptables -t "$table" -S 2>/dev/null | grep -e "-j $chain\( \|$\)" | grep '^-A' |
+          sed 's/^-A/-D/' | while read -r rule; do
+            # the rule as iptables -S prints it, quotes included (comments)
+            eval "iptables -t $table $rule" 2>/dev/null || true
+          done
+      done
+      for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(NETAVARK[^ ]*\)$/\1/p'); do
+        iptables -t "$table" -F "$chain" 2>/dev/null || true
+      done
+      for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(NETAVARK[^ ]*\)$/\1/p'); do
+        iptables -t "$table" -X "$chain" 2>/dev/null || true
+      done
+    done
+  fi
 }
 
 SERVICES_STOP_ORDER=(nova nova-scheduler nova-conductor neutron glance placement keystone)
@@ -507,7 +612,7 @@ stop_one() {
 }
 
 cmd_stop() {
-  [[ -d "$W/run" ]] || { log "nothing to stop"; return 0; }
+  [[ -d "$W/run" ]] || { remove_servers; log "nothing to stop"; return 0; }
   local f name
   for f in "$W"/run/nova-compute-*.pid; do
     [[ -e "$f" ]] || continue
@@ -520,6 +625,7 @@ cmd_stop() {
   fi
   stop_one rabbitmq
   stop_one epmd
+  remove_servers
   log "stopped"
 }
 
