@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write roles/<role>/README.md from the role's meta/argument_specs.yml (one home for the facts).
 
     .venv/bin/python tests/role_readmes.py          # (re)write every README
@@ -134,6 +133,16 @@ EXAMPLES = {
         - name: Fail with the original error
           ansible.builtin.fail:
             msg: "{{ ansible_failed_result.msg | default('failed') }}"
+""",
+    "api_lb": """\
+# Every node, before kubeadm init and the joins (playbooks/tasks/api_lb.yml)
+- name: Local API load balancer in front of every control plane
+  hosts: q8s_control_plane:q8s_emulated_workers
+  become: true
+  roles:
+    - role: q8s.cluster.api_lb
+      vars:
+        api_lb_backends: "{{ groups['q8s_control_plane'] | map('extract', hostvars, ['q8s_node', 'host_address']) | list }}"
 """,
 }
 

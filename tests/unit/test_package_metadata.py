@@ -176,3 +176,18 @@ def test_every_role_has_a_readme_with_its_variables_and_a_valid_example():
         if text.startswith(role_readmes.MARKER):
             unknown = sorted(set(re.findall(r"\b(%s_\w+)" % role, role_readmes.EXAMPLES[role])) - names)
             assert not unknown, "%s: the example sets unknown variables %s" % (role, unknown)
+
+
+def test_every_filter_has_its_documentation_file():
+    # ansible-doc, antsibull-docs and Galaxy's importer read a filter's docs from
+    # plugins/filter/<name>.yml; a filter without one fails all three.
+    missing = []
+    for path in glob.glob(os.path.join(ROOT, "plugins", "filter", "*.py")):
+        with open(path, encoding="utf-8") as handle:
+            body = handle.read()
+        block = re.search(r"def filters\(self\):.*?return \{(.*?)\}", body, re.S)
+        assert block, path
+        for name in re.findall(r"[\"'](\w+)[\"']\s*:", block.group(1)):
+            if not os.path.isfile(os.path.join(ROOT, "plugins", "filter", name + ".yml")):
+                missing.append("%s (%s)" % (name, os.path.basename(path)))
+    assert not missing, "filters without plugins/filter/<name>.yml: %s" % missing
