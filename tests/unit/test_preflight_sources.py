@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from inventory_cases import BIN, ROOT, env
-from test_source_check import closed_port, server  # noqa: F401 (pytest fixtures)
+from test_source_check import free_port, start_server, stop_server
 
 
 def run(*extra):
@@ -14,8 +14,8 @@ def run(*extra):
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def test_unreachable_sources_fail_with_the_fix(closed_port):  # noqa: F811
-    mirror = "http://127.0.0.1:%d" % closed_port
+def test_unreachable_sources_fail_with_the_fix():
+    mirror = "http://127.0.0.1:%d" % free_port()
     rc, out = run(
         "-e", json.dumps({"q8s_registry_mirrors": {"_default": [mirror]}}), "-e", "k8s_common_kubernetes_repo_key_url=%s/{minor}/Release.key" % mirror
     )
@@ -27,13 +27,17 @@ def test_unreachable_sources_fail_with_the_fix(closed_port):  # noqa: F811
     assert "--skip-tags kubernetes" in out
 
 
-def test_reachable_sources_pass(server):  # noqa: F811
-    rc, out = run(
-        "-e", json.dumps({"q8s_registry_mirrors": {"_default": [server]}}), "-e", "k8s_common_kubernetes_repo_key_url=%s/{minor}/Release.key" % server
-    )
+def test_reachable_sources_pass():
+    httpd, server = start_server()
+    try:
+        rc, out = run(
+            "-e", json.dumps({"q8s_registry_mirrors": {"_default": [server]}}), "-e", "k8s_common_kubernetes_repo_key_url=%s/{minor}/Release.key" % server
+        )
+    finally:
+        stop_server(httpd)
     assert rc == 0, out
 
 
-def test_without_the_kubernetes_stages_only_guest_images_count(closed_port):  # noqa: F811
-    rc, out = run("--skip-tags", "kubernetes", "-e", "k8s_common_kubernetes_repo_key_url=http://127.0.0.1:%d/{minor}" % closed_port)
+def test_without_the_kubernetes_stages_only_guest_images_count():
+    rc, out = run("--skip-tags", "kubernetes", "-e", "k8s_common_kubernetes_repo_key_url=http://127.0.0.1:%d/{minor}" % free_port())
     assert rc == 0, out

@@ -19,23 +19,37 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture()
-def server():
+def start_server():
+    """An HTTP server on a free loopback port (HEAD: 401 at /v2/, else 200); returns (server, base URL)."""
     httpd = http.server.HTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d" % httpd.server_address[1]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, "http://127.0.0.1:%d" % httpd.server_address[1]
+
+
+def stop_server(httpd):
     httpd.shutdown()
     httpd.server_close()
 
 
-@pytest.fixture()
-def closed_port():
+def free_port():
+    """A loopback port nothing listens on (bound once, then closed)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    sock.close()  # nothing listens there any more
+    sock.close()
     return port
+
+
+@pytest.fixture()
+def server():
+    httpd, url = start_server()
+    yield url
+    stop_server(httpd)
+
+
+@pytest.fixture()
+def closed_port():
+    return free_port()
 
 
 def test_an_answer_of_any_status_is_reachable(server):
