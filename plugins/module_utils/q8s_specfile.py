@@ -45,7 +45,8 @@ MAX_DEPTH = 32
 _MERGE = "tag:yaml.org,2002:merge"
 _STANDARD = "tag:yaml.org,2002:"
 _TOO_BIG_FIX = "a cluster spec is a few kilobytes; pass the spec itself, with few aliases"
-_SPEC_KEY = re.compile(r"^(cluster_definition|vm_types)\s*:", re.M)
+# A top-level key of a spec, in YAML or JSON spelling (looked for anywhere: cheap and safe).
+_SPEC_KEY = re.compile(r"\b(cluster_definition|vm_types)[\"']?\s*:")
 
 
 class SpecFileError(ValueError):
@@ -169,7 +170,7 @@ def _check_depth(text):
 
 
 def looks_like_spec(text):
-    """Whether a file's text has a top-level ``cluster_definition`` or ``vm_types`` key."""
+    """Whether a file's text may hold a spec: it names ``cluster_definition`` or ``vm_types``."""
     return bool(_SPEC_KEY.search(text))
 
 

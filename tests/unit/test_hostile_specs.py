@@ -7,6 +7,7 @@ Three layers, each case asserting the field its message names and the time bound
 """
 
 import copy
+import json
 import os
 import resource
 import subprocess
@@ -382,3 +383,18 @@ def test_ansible_inventory_refuses_within_bounds(tmp_path, case):
     for fragment in expected:
         assert fragment in out, (fragment, out[-3000:])
     assert "MemoryError" not in out and "recursion" not in out, out[-3000:]
+
+
+def test_json_spec_is_read_by_the_same_reader(tmp_path):
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(BASE))
+    assert q8s_specfile.looks_like_spec(spec_file.read_text())
+    proc, dummy = inventory(str(spec_file))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "demo--cp-0" in json.loads(proc.stdout)["q8s_control_plane"]["hosts"]
+
+
+def test_other_extra_vars_files_are_not_parsed_as_the_spec(tmp_path):
+    other = tmp_path / "other.yml"
+    other.write_text("q8s_teardown_confirm: true\n" + "x: &a [1]\n")
+    assert not q8s_specfile.looks_like_spec(other.read_text())
