@@ -1005,6 +1005,13 @@ def normalise(raw, open_to_world=False):
             )
 
     initial = checker.string("name_of_initial_instance", raw.get("name_of_initial_instance"))
+    if initial is None and isinstance(raw.get("name_of_initial_instance"), str):
+        checker.error(
+            "name_of_initial_instance",
+            raw["name_of_initial_instance"],
+            "is empty",
+            "name the existing server to adopt, or remove the line to let q8s create %s" % names.control_plane(name or "q8s", 0),
+        )
     if initial is not None:
         _dns_label(checker, "name_of_initial_instance", initial, "the initial instance name", "q8s-master")
     worker_count = sum(definition["worker"].values())

@@ -208,6 +208,8 @@ DATA_CASES = [
     ({"name_of_initial_instance": "demo--x86-small-1-host"}, "name_of_initial_instance", "'--'"),
     ({"name_of_initial_instance": "demo--cp-0"}, "name_of_initial_instance", "'--'"),
     ({"name_of_initial_instance": "Master_1"}, "name_of_initial_instance", "'master-1'"),
+    ({"name_of_initial_instance": ""}, "name_of_initial_instance", "create demo--cp-0"),
+    ({"name_of_initial_instance": "  "}, "name_of_initial_instance", "is empty"),
     ({"name_of_initial_instance": "m" * 64}, "name_of_initial_instance", "longer than 63"),
     ({"vm_types|" + "t" * 64: dict(BASE["vm_types"]["x86-small"])}, "vm_types." + "t" * 64, "longer than 63"),
     # --- bounded cost of the data itself
