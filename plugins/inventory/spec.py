@@ -82,7 +82,7 @@ from ansible.parsing.yaml.loader import AnsibleLoader
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.q8s.cluster.plugins.module_utils import q8s_spec, q8s_specfile
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_spec, q8s_specfile, q8s_topology
 
 display = Display()
 
@@ -219,7 +219,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _nodes(self, spec):
         addresses, state_file = self._load_addresses(spec["state_dir"])
         try:
-            return q8s_spec.topology(spec, addresses)
+            return q8s_topology.topology(spec, addresses)
         except ValueError as exc:
             raise AnsibleParserError("q8s: the addresses in %s do not fit the address plan: %s" % (state_file, to_native(exc)))
 
