@@ -23,7 +23,7 @@ from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing 
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_names as names
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_specfile as specfile
-from ansible_collections.q8s.cluster.plugins.module_utils.q8s_topology import group_name, topology  # noqa: F401 - callers import them from here
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_topology as topology_module
 
 try:
     import netaddr
@@ -1115,3 +1115,8 @@ def normalise(raw, open_to_world=False):
     }
     spec.update(net)
     return spec, checker.warnings
+
+
+# The hosts of a normalised spec live in q8s_topology; kept here for existing callers.
+topology = topology_module.topology
+group_name = topology_module.group_name
