@@ -14,7 +14,12 @@ def inventory(env, spec):
     cmd = [str(Path(sys.executable).with_name("ansible-inventory")), "--list", "-e", "@" + str(spec)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout, object_hook=_plain)
+
+
+def _plain(obj):
+    """--list writes strings Ansible marks unsafe as {"__ansible_unsafe": value}."""
+    return obj["__ansible_unsafe"] if set(obj) == {"__ansible_unsafe"} else obj
 
 
 class Names:
