@@ -1,85 +1,570 @@
 #!/usr/bin/python3
-"""A stand-in for kubeadm, for tests only (init, config validate, token create,
-init phase upload-certs, join). It never writes a token or key to a file."""
+"""A stand-in for kubeadm, for tests only.
 
+Models where real kubeadm writes what and where it fails, so that the roles'
+"already done" decisions and error paths can be tested (docs/kubernetes.md):
+
+* init writes admin.conf and kubelet.conf in its kubeconfig phase, long before
+  the cluster's objects (kubeadm-config, the admin group binding, bootstrap
+  tokens, cluster-info) exist; a one-shot fault file makes it fail there;
+* join writes kubelet.conf during kubelet-start (TLS bootstrap) and, for a
+  control plane, adds the etcd member only after that; a one-shot fault makes
+  a control-plane join fail in between; a second join on a node with leftovers
+  fails preflight as kubeadm does;
+* tokens and certificate keys expire (simulated clock, advanced by the slow
+  joins of emulated nodes); join timeouts come from the JoinConfiguration or
+  kubeadm's defaults; kubelet refuses disallowed --node-labels and taint
+  effects;
+* config validate and join --config reject unknown fields (kubeadm_fields.json).
+
+Cluster state lives in <root>/var/lib/fake-k8s (shared by every node), node
+state under <root>/etc and <root>/var/lib. FAKE_K8S_ROOT moves <root> (tests).
+Secrets are never written to a node's files; every minted secret is listed in
+<state>/secrets so that tests can look for leaks.
+"""
+
+import fcntl
 import json
 import os
+import re
+import secrets
+import shutil
+import socket
 import sys
+import time
 
 import yaml
 
-STATE = "/var/lib/fake-k8s"
-TOKEN = "abcdef.0123456789abcdef"
-KEY = "f" * 64
+ROOT = os.environ.get("FAKE_K8S_ROOT", "/")
+
+
+def path(*parts):
+    return os.path.join(ROOT, *[p.lstrip("/") for p in parts])
+
+
+STATE = path("/var/lib/fake-k8s")
+DATA_CANDIDATES = [
+    os.environ.get("FAKE_K8S_DATA", ""),
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "kubeadm_fields.json"),
+    "/usr/share/fake-k8s/kubeadm_fields.json",
+]
+CONFIG_FLAGS_ALLOWED = {"--config", "--ignore-preflight-errors", "--skip-phases", "--dry-run", "-v", "--v"}
+
+
+class Fail(Exception):
+    """kubeadm's error: message to stderr, exit code 1."""
+
+
+def data():
+    for candidate in DATA_CANDIDATES:
+        if candidate and os.path.exists(candidate):
+            with open(candidate) as f:
+                return json.load(f)
+    raise Fail("fake kubeadm: kubeadm_fields.json not found")
+
+
+def hostname():
+    return os.environ.get("FAKE_K8S_HOSTNAME") or socket.gethostname()
+
+
+def load_cluster():
+    p = os.path.join(STATE, "cluster.json")
+    if os.path.exists(p):
+        with open(p) as f:
+            return json.load(f)
+    return fresh_cluster(0)
+
+
+def fresh_cluster(clock):
+    return {
+        "apiserver": False,
+        "admin_binding": False,
+        "configmaps": {},
+        "etcd_members": [],
+        "tokens": {},
+        "certificate_key": None,
+        "clock": clock,
+        "init_node": None,
+    }
+
+
+def save_cluster(cluster):
+    os.makedirs(STATE, exist_ok=True)
+    with open(os.path.join(STATE, "cluster.json"), "w") as f:
+        json.dump(cluster, f, indent=1)
+
+
+def now(cluster):
+    return time.time() + cluster.get("clock", 0)
+
+
+def note_secret(value):
+    with open(os.path.join(STATE, "secrets"), "a") as f:
+        f.write(value + "\n")
+
+
+def take_fault(name):
+    p = os.path.join(STATE, "faults", name)
+    if os.path.exists(p):
+        os.remove(p)
+        return True
+    return False
+
+
+def read_number(name, default=0):
+    p = os.path.join(STATE, name)
+    if os.path.exists(p):
+        with open(p) as f:
+            return int(f.read().strip() or default)
+    return default
+
+
+def duration(text):
+    """Go duration ("15m", "1h30m0s", "0") in seconds."""
+    text = str(text).strip()
+    if text in ("0", ""):
+        return 0
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    parts = re.findall(r"([0-9.]+)(ms|h|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise Fail('invalid duration "%s"' % text)
+    return int(sum(float(n) * units[u] for n, u in parts))
+
+
+def write(p, content, mode=0o600):
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "w") as f:
+        f.write(content)
+    os.chmod(p, mode)
+
+
+def arg(args, flag, default=None):
+    for i, a in enumerate(args):
+        if a == flag and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(flag + "="):
+            return a.split("=", 1)[1]
+    return default
+
+
+def load_docs(config):
+    with open(config) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def check_fields(doc, fields):
+    api, kind = doc.get("apiVersion", ""), doc.get("kind", "")
+    if not api.startswith("kubeadm.k8s.io/"):
+        return
+    key = "%s %s" % (api, kind)
+    if key not in fields:
+        raise Fail('no kind "%s" is registered for version "%s"' % (kind, api))
+
+    def walk(obj, allowed, where):
+        for name, value in obj.items():
+            if name not in allowed:
+                raise Fail('strict decoding error: unknown field "%s"' % (where + name))
+            nested = fields.get("%s %s%s" % (api, where, name)) or fields.get("%s %s" % (api, name))
+            if isinstance(value, dict) and nested:
+                walk(value, nested, where + name + ".")
+
+    walk(doc, fields[key], "")
+
+
+def validate(docs, fields, expect):
+    kinds = [d.get("kind") for d in docs]
+    if expect == "init" and kinds[:2] != ["InitConfiguration", "ClusterConfiguration"]:
+        raise Fail("unexpected documents %r" % kinds)
+    if expect == "join" and kinds[:1] != ["JoinConfiguration"]:
+        raise Fail("unexpected documents %r" % kinds)
+    for doc in docs:
+        check_fields(doc, fields)
+
+
+def kubelet_args():
+    """--node-labels and --register-with-taints from /etc/default/kubelet."""
+    out = {}
+    p = path("/etc/default/kubelet")
+    if os.path.exists(p):
+        with open(p) as f:
+            for word in f.read().replace('"', " ").split():
+                for flag in ("--node-labels", "--register-with-taints", "--node-ip"):
+                    if word.startswith(flag + "="):
+                        out[flag] = word.split("=", 1)[1]
+    return out
+
+
+def parse_taints(text, effects):
+    taints = []
+    for spec in [s for s in text.split(",") if s]:
+        if ":" not in spec:
+            raise Fail("kubelet: invalid taint spec: %s" % spec)
+        kv, effect = spec.rsplit(":", 1)
+        if effect not in effects:
+            raise Fail("kubelet: invalid taint spec: %s, unsupported taint effect: %s" % (spec, effect))
+        k, _sep, v = kv.partition("=")
+        taints.append(dict({"key": k, "effect": effect}, **({"value": v} if v else {})))
+    return taints
+
+
+def parse_labels(text, rules):
+    labels = {}
+    bad = []
+    for kv in [s for s in text.split(",") if s]:
+        k, _sep, v = kv.partition("=")
+        labels[k] = v
+        ns = k.split("/", 1)[0] if "/" in k else ""
+        if (
+            (ns == "kubernetes.io" or ns.endswith(".kubernetes.io") or ns == "k8s.io" or ns.endswith(".k8s.io"))
+            and k not in rules["allowed_keys"]
+            and not any(ns == a or ns.endswith("." + a) for a in rules["allowed_namespaces"])
+        ):
+            bad.append(k)
+    if bad:
+        raise Fail(
+            "kubelet: unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: %s\n"
+            "--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (%s) "
+            "or be in the specifically allowed set (%s)" % (bad, ", ".join(rules["allowed_namespaces"]), ", ".join(rules["allowed_keys"]))
+        )
+    return labels
+
+
+def preflight(checks, ignore):
+    errors = [c for c in checks if c[0] not in ignore and "all" not in ignore]
+    if errors:
+        raise Fail(
+            "error execution phase preflight: [preflight] Some fatal errors occurred:\n"
+            + "".join("\t[ERROR %s]: %s\n" % c for c in errors)
+            + "[preflight] If you know what you are doing, you can make a check non-fatal with "
+            "`--ignore-preflight-errors=...`"
+        )
+
+
+def node_checks(control_plane):
+    checks = []
+    for name in ("kubelet.conf", "bootstrap-kubelet.conf", "pki/ca.crt"):
+        if os.path.exists(path("/etc/kubernetes", name)):
+            checks.append(("FileAvailable--etc-kubernetes-" + name.replace("/", "-"), "/etc/kubernetes/%s already exists" % name))
+    if os.path.exists(path("/run/fake-kubelet")):
+        checks.append(("Port-10250", "Port 10250 is in use"))
+    if control_plane:
+        if os.path.exists(path("/etc/kubernetes/manifests/kube-apiserver.yaml")):
+            checks.append(("FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml", "/etc/kubernetes/manifests/kube-apiserver.yaml already exists"))
+        if os.path.isdir(path("/var/lib/etcd")) and os.listdir(path("/var/lib/etcd")):
+            checks.append(("DirAvailable--var-lib-etcd", "/var/lib/etcd is not empty"))
+    return checks
+
+
+def images(version, repository):
+    return ["%s/%s:%s" % (repository, n, version) for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")] + [
+        "%s/coredns/coredns:v1.12.1" % repository,
+        "%s/pause:3.10.1" % repository,
+        "%s/etcd:3.6.4-0" % repository,
+    ]
+
+
+def pulled():
+    p = path("/var/lib/fake-images/pulled")
+    if not os.path.exists(p):
+        return set()
+    with open(p) as f:
+        return set(f.read().split())
+
+
+def start_kubelet(name, rules, effects, extra_taints, extra_labels):
+    """kubelet-start: the kubelet reads its flags and refuses bad ones."""
+    flags = kubelet_args()
+    labels = parse_labels(flags.get("--node-labels", ""), rules)
+    labels.update(parse_labels(extra_labels, rules))
+    taints = parse_taints(flags.get("--register-with-taints", ""), effects) + parse_taints(extra_taints, effects)
+    write(path("/var/lib/kubelet/config.yaml"), "kind: KubeletConfiguration\n", 0o644)
+    write(path("/var/lib/kubelet/kubeadm-flags.env"), 'KUBELET_KUBEADM_ARGS="--node-name=%s"\n' % name, 0o644)
+    write(path("/run/fake-kubelet"), "10250\n", 0o644)
+    return labels, taints
+
+
+def register(name, taints, labels):
+    os.makedirs(os.path.join(STATE, "joined"), exist_ok=True)
+    with open(os.path.join(STATE, "joined", name), "w") as f:
+        json.dump({"taints": taints, "labels": labels}, f)
+
+
+def kubelet_extra(node_registration, flag):
+    extra = node_registration.get("kubeletExtraArgs") or {}
+    if isinstance(extra, list):
+        extra = {a["name"]: a["value"] for a in extra}
+    return extra.get(flag, "")
+
+
+def cmd_init(args, cluster):
+    fields = data()
+    docs = load_docs(arg(args, "--config"))
+    validate(docs, fields, "init")
+    init, clus = docs[0], docs[1]
+    reg = init.get("nodeRegistration", {})
+    name = reg.get("name", hostname())
+    preflight(
+        node_checks(True) + ([("Port-6443", "Port 6443 is in use")] if cluster["apiserver"] else []),
+        set((arg(args, "--ignore-preflight-errors", "") or "").split(",")),
+    )
+    # phase certs, kubeconfig: admin.conf and kubelet.conf exist from here on
+    write(path("/etc/kubernetes/pki/ca.crt"), "fake ca\n", 0o644)
+    for conf in ("admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"):
+        write(path("/etc/kubernetes", conf), "apiVersion: v1\nkind: Config\n# fake %s of %s\n" % (conf, name))
+    # phases etcd, control-plane, kubelet-start
+    write(path("/var/lib/etcd/member/snap/db"), "fake\n")
+    write(path("/etc/kubernetes/manifests/kube-apiserver.yaml"), "kind: Pod\n")
+    labels, taints = start_kubelet(name, fields["kubelet_node_labels"], fields["taint_effects"], "", kubelet_extra(reg, "node-labels"))
+    # wait-control-plane
+    cluster.update(fresh_cluster(cluster.get("clock", 0)))
+    cluster["apiserver"] = True
+    cluster["init_node"] = name
+    cluster["etcd_members"] = [name]
+    register(name, taints, labels)
+    save_cluster(cluster)
+    if take_fault("init-after-wait-control-plane"):
+        raise Fail(
+            "error execution phase upload-config/kubeadm: error uploading the kubeadm ClusterConfiguration: "
+            'Post "https://%s/api/v1/namespaces/kube-system/configmaps": context deadline exceeded' % clus.get("controlPlaneEndpoint", "?")
+        )
+    cluster["admin_binding"] = True
+    clus = dict(clus)
+    clus.setdefault("kubernetesVersion", "v1.34.0")
+    cluster["configmaps"]["kube-system/kubeadm-config"] = {"ClusterConfiguration": clus}
+    # mark-control-plane
+    taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
+    register(name, taints, labels)
+    # bootstrap-token
+    for bt in init.get("bootstrapTokens") or []:
+        token = bt.get("token") or new_token()
+        store_token(cluster, token, duration(bt.get("ttl", "24h0m0s")))
+    cluster["configmaps"]["kube-public/cluster-info"] = {"kubeconfig": "server: https://%s" % clus.get("controlPlaneEndpoint")}
+    save_cluster(cluster)
+    print("Your Kubernetes control-plane has initialized successfully!")
+
+
+def new_token():
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(6)) + "." + "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def store_token(cluster, token, ttl):
+    note_secret(token)
+    cluster["tokens"][token.split(".")[0]] = {"secret": token.split(".")[1], "ttl": ttl, "expires": (now(cluster) + ttl) if ttl else None}
+
+
+def token_valid(cluster, token, at):
+    tid, _sep, sec = (token or "").partition(".")
+    t = cluster["tokens"].get(tid)
+    return bool(t and t["secret"] == sec and (t["expires"] is None or t["expires"] > at))
+
+
+def need_api(cluster):
+    if not os.path.exists(path("/etc/kubernetes/admin.conf")) or not cluster["apiserver"]:
+        raise Fail("failed to create API client: the connection to the server was refused")
+    if not cluster["admin_binding"]:
+        raise Fail('secrets is forbidden: User "kubernetes-admin" cannot create resource "secrets" in API group "" in the namespace "kube-system"')
+
+
+def cmd_token_create(args, cluster):
+    need_api(cluster)
+    ttl = duration(arg(args, "--ttl", "24h0m0s"))
+    token = new_token()
+    store_token(cluster, token, ttl)
+    save_cluster(cluster)
+    endpoint = cluster["configmaps"]["kube-system/kubeadm-config"]["ClusterConfiguration"].get("controlPlaneEndpoint")
+    if "--print-join-command" in args:
+        print("kubeadm join %s --token %s --discovery-token-ca-cert-hash sha256:%s " % (endpoint, token, "0" * 64))
+    else:
+        print(token)
+
+
+def cmd_upload_certs(cluster):
+    need_api(cluster)
+    key = secrets.token_hex(32)
+    note_secret(key)
+    cluster["certificate_key"] = {"key": key, "expires": now(cluster) + data()["lifetimes_seconds"]["certificate_key"]}
+    save_cluster(cluster)
+    print('[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace')
+    print("[upload-certs] Using certificate key:")
+    print(key)
+
+
+def join_settings(args, fields):
+    """What a join was given: from --config (JoinConfiguration) or from flags."""
+    config = arg(args, "--config")
+    if config:
+        mixed = [a for a in args[1:] if a.startswith("-") and a.split("=")[0] not in CONFIG_FLAGS_ALLOWED]
+        if mixed:
+            raise Fail("can not mix '--config' with arguments %s" % mixed)
+        docs = load_docs(config)
+        validate(docs, fields, "join")
+        j = docs[0]
+        disc = j.get("discovery", {})
+        bt = disc.get("bootstrapToken", {})
+        reg = j.get("nodeRegistration", {})
+        cp = j.get("controlPlane")
+        timeouts = dict(fields["join_timeouts_default_seconds"])
+        for k, v in (j.get("timeouts") or {}).items():
+            timeouts[k] = duration(v)
+        if "timeout" in disc:
+            timeouts["discovery"] = duration(disc["timeout"])
+        return {
+            "token": bt.get("token"),
+            "tls_token": disc.get("tlsBootstrapToken") or bt.get("token"),
+            "name": reg.get("name", hostname()),
+            "control_plane": cp is not None,
+            "certificate_key": (cp or {}).get("certificateKey"),
+            "timeouts": timeouts,
+            "taints": ",".join("%s%s:%s" % (t["key"], ("=" + t["value"]) if t.get("value") else "", t["effect"]) for t in reg.get("taints") or []),
+            "labels": kubelet_extra(reg, "node-labels"),
+            "ignore": set(reg.get("ignorePreflightErrors") or []),
+        }
+    return {
+        "token": arg(args, "--token"),
+        "tls_token": arg(args, "--tls-bootstrap-token") or arg(args, "--token"),
+        "name": arg(args, "--node-name", hostname()),
+        "control_plane": "--control-plane" in args,
+        "certificate_key": arg(args, "--certificate-key"),
+        "timeouts": dict(fields["join_timeouts_default_seconds"]),
+        "taints": "",
+        "labels": "",
+        "ignore": set((arg(args, "--ignore-preflight-errors", "") or "").split(",")),
+    }
+
+
+def cmd_join(args, cluster):
+    fields = data()
+    s = join_settings(args, fields)
+    name = s["name"]
+    with open(os.path.join(STATE, "join-flags-" + name), "w") as f:
+        f.write(" ".join("<hidden>" if any(x and x in a for x in (s["token"], s["certificate_key"])) else a for a in args) + "\n")
+    preflight(node_checks(s["control_plane"]), s["ignore"])
+    if "kube-public/cluster-info" not in cluster["configmaps"] or not token_valid(cluster, s["token"], now(cluster)):
+        raise Fail(
+            "error execution phase preflight: couldn't validate the identity of the API Server: could not find "
+            'a JWS signature in the cluster-info ConfigMap for token ID "%s"' % (s["token"] or "").split(".")[0]
+        )
+    if s["control_plane"]:
+        need = set(
+            images(
+                cluster["configmaps"]["kube-system/kubeadm-config"]["ClusterConfiguration"]["kubernetesVersion"],
+                cluster["configmaps"]["kube-system/kubeadm-config"]["ClusterConfiguration"].get("imageRepository", "registry.k8s.io"),
+            )
+        )
+        if not need <= pulled():
+            cluster["clock"] += read_number("pull-seconds/" + name)
+        ck = cluster.get("certificate_key")
+        if not ck or ck["key"] != s["certificate_key"] or ck["expires"] <= now(cluster):
+            save_cluster(cluster)
+            raise Fail(
+                "error execution phase control-plane-prepare/download-certs: error downloading certs: error "
+                'downloading the secret: secrets "kubeadm-certs" is forbidden or not found'
+            )
+        write(path("/etc/kubernetes/manifests/kube-apiserver.yaml"), "kind: Pod\n")
+        for conf in ("admin.conf", "controller-manager.conf", "scheduler.conf"):
+            write(path("/etc/kubernetes", conf), "apiVersion: v1\nkind: Config\n# fake %s of %s\n" % (conf, name))
+    # kubelet-start: bootstrap kubeconfig, kubelet starts, TLS bootstrap
+    write(path("/etc/kubernetes/pki/ca.crt"), "fake ca\n", 0o644)
+    write(path("/etc/kubernetes/bootstrap-kubelet.conf"), "# fake bootstrap kubeconfig (token hidden)\n")
+    labels, taints = start_kubelet(name, fields["kubelet_node_labels"], fields["taint_effects"], s["taints"], s["labels"])
+    slow = read_number("join-seconds/" + name)
+    limit = min(s["timeouts"]["kubeletHealthCheck"], s["timeouts"]["tlsBootstrap"])
+    if slow > limit:
+        cluster["clock"] += limit
+        save_cluster(cluster)
+        raise Fail(
+            "error execution phase kubelet-start: timed out waiting for the condition: the kubelet did not "
+            "finish the TLS bootstrap within %ds (timeouts.kubeletHealthCheck/tlsBootstrap)" % limit
+        )
+    cluster["clock"] += slow
+    if not token_valid(cluster, s["tls_token"], now(cluster)):
+        save_cluster(cluster)
+        raise Fail("error execution phase kubelet-start: the TLS bootstrap failed: Unauthorized (the bootstrap token expired during the join)")
+    os.remove(path("/etc/kubernetes/bootstrap-kubelet.conf"))
+    write(path("/etc/kubernetes/kubelet.conf"), "# fake kubelet.conf of %s\n" % name)
+    register(name, taints, labels)
+    save_cluster(cluster)
+    if s["control_plane"]:
+        if take_fault("join-before-etcd-" + name):
+            raise Fail(
+                "error execution phase control-plane-join/etcd: error creating local etcd static pod manifest "
+                "file: timeout waiting for etcd cluster to be available"
+            )
+        write(path("/var/lib/etcd/member/snap/db"), "fake\n")
+        if name not in cluster["etcd_members"]:
+            cluster["etcd_members"].append(name)
+        register(name, taints + [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}], labels)
+        save_cluster(cluster)
+    print("This node has joined the cluster")
+
+
+def cmd_reset(cluster):
+    name = hostname()
+    for p in ("/etc/kubernetes/manifests", "/etc/kubernetes/pki", "/var/lib/kubelet", "/var/lib/etcd"):
+        shutil.rmtree(path(p), ignore_errors=True)
+    for p in ("admin.conf", "super-admin.conf", "kubelet.conf", "bootstrap-kubelet.conf", "controller-manager.conf", "scheduler.conf"):
+        if os.path.exists(path("/etc/kubernetes", p)):
+            os.remove(path("/etc/kubernetes", p))
+    if os.path.exists(path("/run/fake-kubelet")):
+        os.remove(path("/run/fake-kubelet"))
+    if cluster.get("init_node") == name and cluster["etcd_members"] in ([name], []):
+        cluster.update(fresh_cluster(cluster.get("clock", 0)))
+        for sub in ("joined", "nodes"):
+            shutil.rmtree(os.path.join(STATE, sub), ignore_errors=True)
+            os.makedirs(os.path.join(STATE, sub))
+    elif name in cluster["etcd_members"]:
+        cluster["etcd_members"].remove(name)
+    save_cluster(cluster)
+    with open(os.path.join(STATE, "reset.log"), "a") as f:
+        f.write(name + "\n")
+    print("[reset] The reset process does not clean CNI configuration, iptables, IPVS, or $HOME/.kube/config.")
+
+
+def cmd_images(args):
+    version = arg(args, "--kubernetes-version", "v1.34.0")
+    repo = arg(args, "--image-repository", "registry.k8s.io")
+    wanted = images(version, repo)
+    if args[2] == "list":
+        print("\n".join(wanted))
+        return
+    have = pulled() | set(wanted)
+    write(path("/var/lib/fake-images/pulled"), "\n".join(sorted(have)) + "\n", 0o644)
+    for image in wanted:
+        print("[config/images] Pulled %s" % image)
 
 
 def main(argv):
     args = argv[1:]
-    if args[:2] == ["config", "validate"]:
-        with open(args[args.index("--config") + 1]) as f:
-            docs = [d for d in yaml.safe_load_all(f) if d]
-        kinds = [d["kind"] for d in docs]
-        if kinds != ["InitConfiguration", "ClusterConfiguration", "KubeletConfiguration"]:
-            sys.stderr.write("unexpected documents %r\n" % kinds)
+    os.makedirs(STATE, exist_ok=True)
+    with open(os.path.join(STATE, "lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(os.path.join(STATE, "calls.log"), "a") as f:
+            f.write("%s kubeadm %s\n" % (hostname(), " ".join(args[:4])))
+        cluster = load_cluster()
+        try:
+            if args[:2] == ["config", "validate"]:
+                validate(load_docs(arg(args, "--config")), data(), "any")
+                print("ok, the config is valid")
+            elif args[:2] == ["config", "images"]:
+                cmd_images(args)
+            elif args[:3] == ["init", "phase", "upload-certs"]:
+                cmd_upload_certs(cluster)
+            elif args[:1] == ["init"]:
+                cmd_init(args, cluster)
+            elif args[:2] == ["token", "create"]:
+                cmd_token_create(args, cluster)
+            elif args[:1] == ["join"]:
+                cmd_join(args, cluster)
+            elif args[:1] == ["reset"]:
+                cmd_reset(cluster)
+            else:
+                sys.stderr.write("fake kubeadm: unsupported call %r\n" % (args,))
+                return 2
+        except Fail as e:
+            sys.stderr.write(str(e) + "\nTo see the stack trace of this error execute with --v=5 or higher\n")
             return 1
-        print("ok, the config is valid")
-        return 0
-    if args[0] == "init" and "phase" not in args:
-        with open(args[args.index("--config") + 1]) as f:
-            docs = [d for d in yaml.safe_load_all(f) if d]
-        name = docs[0]["nodeRegistration"]["name"]
-        os.makedirs("/etc/kubernetes", exist_ok=True)
-        with open("/etc/kubernetes/admin.conf", "w") as f:
-            f.write("apiVersion: v1\nkind: Config\nclusters: []\n# fake admin.conf of %s\n" % name)
-        os.chmod("/etc/kubernetes/admin.conf", 0o600)
-        os.makedirs(os.path.join(STATE, "joined"), exist_ok=True)
-        with open(os.path.join(STATE, "joined", name), "w") as f:
-            json.dump([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}], f)
-        print("Your Kubernetes control-plane has initialized successfully!")
-        return 0
-    if args[:2] == ["token", "create"]:
-        print("kubeadm join 10.89.71.5:6443 --token %s --discovery-token-ca-cert-hash sha256:%s " % (TOKEN, "0" * 64))
-        return 0
-    if args[:3] == ["init", "phase", "upload-certs"]:
-        print('[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace')
-        print("[upload-certs] Using certificate key:")
-        print(KEY)
-        return 0
-    if args[0] == "join":
-        if TOKEN not in args:
-            sys.stderr.write("join without the minted token\n")
-            return 1
-        os.makedirs("/etc/kubernetes", exist_ok=True)
-        with open("/etc/kubernetes/kubelet.conf", "w") as f:
-            f.write("# fake kubelet.conf\n")
-        name = args[args.index("--node-name") + 1]
-        # What kubelet would register: the taints of --register-with-taints
-        # in /etc/default/kubelet, plus kubeadm's control-plane taint.
-        taints = []
-        with open("/etc/default/kubelet") as f:
-            for word in f.read().replace('"', " ").split():
-                if word.startswith("--register-with-taints="):
-                    for spec in word.split("=", 1)[1].split(","):
-                        kv, effect = spec.rsplit(":", 1)
-                        k, _sep, v = kv.partition("=")
-                        taints.append(dict({"key": k, "effect": effect}, **({"value": v} if v else {})))
-        if "--control-plane" in args:
-            taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
-        os.makedirs(os.path.join(STATE, "joined"), exist_ok=True)
-        with open(os.path.join(STATE, "joined", name), "w") as f:
-            json.dump(taints, f)
-        with open(os.path.join(STATE, "join-flags-" + name), "w") as f:
-            f.write(" ".join("<hidden>" if a in (TOKEN, KEY) else a for a in args) + "\n")
-        return 0
-    if args[0] == "reset":
-        for path in ("/etc/kubernetes/kubelet.conf", "/etc/kubernetes/admin.conf"):
-            if os.path.exists(path):
-                os.remove(path)
-        with open(os.path.join(STATE, "reset.log"), "a") as f:
-            f.write(os.uname()[1] + "\n")
-        return 0
-    sys.stderr.write("fake kubeadm: unsupported call %r\n" % (args,))
-    return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,30 +1,69 @@
 #!/usr/bin/python3
 """A stand-in for kubectl, for tests only: keeps node objects in JSON files.
 
-Understands exactly the calls the q8s roles make (get --raw, get node -o json,
-get nodes -o jsonpath, annotate, label, taint, apply). A node "registers" when
-a marker file appears under /var/lib/fake-k8s/joined/ (written by the fake
-kubeadm on the control plane, or by the test for workers).
+Shares the fake cluster (<root>/var/lib/fake-k8s/cluster.json) with
+fake_kubeadm.py. Like the real API server and kubectl:
+
+* no API before kubeadm init's wait-control-plane phase (connection refused),
+  and every call but /readyz is Forbidden until init has created the admin
+  group binding (so a half-done init that left admin.conf is visible);
+* a node object appears when kubelet registers (fake kubeadm writes
+  joined/<name>) and gets a podCIDR from an allocator that moves on: a node
+  deleted and registered again gets another /24 (kube-controller-manager's
+  range allocator);
+* removing a taint the node does not have exits 1 ("not found"); an invalid
+  taint effect is refused; `wait` and `patch --subresource=status` exist.
 """
 
+import fcntl
+import ipaddress
 import json
 import os
 import sys
 
-STATE = "/var/lib/fake-k8s"
+ROOT = os.environ.get("FAKE_K8S_ROOT", "/")
+STATE = os.path.join(ROOT, "var/lib/fake-k8s")
+ADMIN_CONF = os.path.join(ROOT, "etc/kubernetes/admin.conf")
 GATE = "q8s.io/flannel-pending"
+EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
-def load(name):
-    path = os.path.join(STATE, "nodes", name + ".json")
-    if os.path.exists(path):
-        with open(path) as f:
+class Fail(Exception):
+    pass
+
+
+def load_cluster():
+    with open(os.path.join(STATE, "cluster.json")) as f:
+        return json.load(f)
+
+
+def save_cluster(cluster):
+    with open(os.path.join(STATE, "cluster.json"), "w") as f:
+        json.dump(cluster, f, indent=1)
+
+
+def allocate_cidr(cluster):
+    subnet = cluster["configmaps"]["kube-system/kubeadm-config"]["ClusterConfiguration"]["networking"]["podSubnet"]
+    index = cluster.get("podcidr_next", 0)
+    cluster["podcidr_next"] = index + 1
+    save_cluster(cluster)
+    return str(list(ipaddress.ip_network(subnet).subnets(new_prefix=24))[index])
+
+
+def load(name, cluster):
+    node_path = os.path.join(STATE, "nodes", name + ".json")
+    if os.path.exists(node_path):
+        with open(node_path) as f:
             return json.load(f)
     if not os.path.exists(os.path.join(STATE, "joined", name)):
         return None
     with open(os.path.join(STATE, "joined", name)) as f:
-        taints = json.load(f)
-    node = {"metadata": {"name": name, "annotations": {}, "labels": {}}, "spec": {"taints": taints}}
+        reg = json.load(f)
+    node = {
+        "metadata": {"name": name, "annotations": {}, "labels": reg["labels"]},
+        "spec": {"taints": reg["taints"], "podCIDR": allocate_cidr(cluster)},
+        "status": {"capacity": {"cpu": "2", "pods": "110"}, "allocatable": {"cpu": "2", "pods": "110"}},
+    }
     save(node)
     return node
 
@@ -35,85 +74,150 @@ def save(node):
         json.dump(node, f)
 
 
+def registered():
+    return sorted(os.listdir(os.path.join(STATE, "joined")))
+
+
+def ready(node):
+    # Flannel (and with it the CNI) runs only once the gate taint is gone.
+    return GATE not in [t["key"] for t in node["spec"]["taints"]]
+
+
 def log(args):
     with open(os.path.join(STATE, "kubectl.log"), "a") as f:
         f.write(" ".join(args) + "\n")
+
+
+def need_node(name, cluster):
+    node = load(name, cluster)
+    if node is None:
+        raise Fail('Error from server (NotFound): nodes "%s" not found' % name)
+    return node
+
+
+def taint(rest, cluster):
+    node = need_node(rest[1], cluster)
+    for spec in rest[2:]:
+        if spec.endswith("-"):
+            key, _sep, effect = spec[:-1].partition(":")
+            key = key.split("=")[0]
+            match = [t for t in node["spec"]["taints"] if t["key"] == key and (not effect or t["effect"] == effect)]
+            if not match:
+                raise Fail('error: taint "%s" not found' % spec[:-1])
+            node["spec"]["taints"] = [t for t in node["spec"]["taints"] if t not in match]
+        else:
+            kv, effect = spec.rsplit(":", 1)
+            if effect not in EFFECTS:
+                raise Fail("error: invalid taint effect: %s, unsupported taint effect" % effect)
+            k, _sep, v = kv.partition("=")
+            node["spec"]["taints"] = [t for t in node["spec"]["taints"] if t["key"] != k]
+            node["spec"]["taints"].append(dict({"key": k, "effect": effect}, **({"value": v} if v else {})))
+    save(node)
+    print("node/%s tainted" % rest[1])
+
+
+def patch(args, cluster):
+    name = args[2]
+    node = need_node(name, cluster)
+    if "--subresource=status" not in args or "--type=json" not in args:
+        raise Fail("fake kubectl: only --subresource=status --type=json patches are modelled")
+    ops = json.loads([a for a in args if a.startswith("--patch=")][0].split("=", 1)[1])
+    for op in ops:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        if op["op"] not in ("add", "replace") or parts[:2] != ["status", "capacity"] or len(parts) != 3:
+            raise Fail("The request is invalid: the server rejected our request due to an error in our request: %s" % op)
+        node["status"]["capacity"][parts[2]] = op["value"]
+        node["status"]["allocatable"][parts[2]] = op["value"]
+    save(node)
+    print("node/%s patched" % name)
 
 
 def main(argv):
     args = argv[1:]
     if args[:2] == ["--kubeconfig", "/etc/kubernetes/admin.conf"]:
         args = args[2:]
-    if not os.path.exists("/etc/kubernetes/admin.conf"):
-        sys.stderr.write("The connection to the server was refused\n")
-        return 1
+    if not os.path.exists(ADMIN_CONF):
+        raise Fail("error: stat /etc/kubernetes/admin.conf: no such file or directory")
+    cluster = load_cluster() if os.path.exists(os.path.join(STATE, "cluster.json")) else {"apiserver": False}
+    if not cluster["apiserver"]:
+        raise Fail("The connection to the server was refused - did you specify the right host or port?")
     log(args)
     if args[:2] == ["get", "--raw=/readyz"]:
         print("ok")
-        return 0
-    if args[:2] == ["get", "node"]:
-        node = load(args[2])
-        if node is None:
-            sys.stderr.write('Error from server (NotFound): nodes "%s" not found\n' % args[2])
-            return 1
-        print(json.dumps(node))
-        return 0
-    if args[:2] == ["get", "nodes"]:
-        names = sorted(os.listdir(os.path.join(STATE, "joined")))
-        for name in names:
-            node = load(name)
+        return
+    if not cluster["admin_binding"]:
+        raise Fail(
+            'Error from server (Forbidden): User "kubernetes-admin" cannot %s: RBAC: '
+            'clusterrole.rbac.authorization.k8s.io "cluster-admin" not bound' % " ".join(args[:3])
+        )
+    if args[:1] == ["-n"] and args[2:4] == ["get", "configmap"]:
+        key = "%s/%s" % (args[1], args[4])
+        if key not in cluster["configmaps"]:
+            raise Fail('Error from server (NotFound): configmaps "%s" not found' % args[4])
+        print(
+            json.dumps(
+                {
+                    "metadata": {"name": args[4], "namespace": args[1]},
+                    "data": {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in cluster["configmaps"][key].items()},
+                }
+            )
+        )
+    elif args[:2] == ["get", "node"]:
+        print(json.dumps(need_node(args[2], cluster)))
+    elif args[:2] == ["get", "nodes"]:
+        for name in registered():
+            node = load(name, cluster)
             keys = [t["key"] for t in node["spec"]["taints"]]
-            ready = "True" if GATE not in keys else "False"
-            print("%s\t%s\t%s\t%s" % (name, ready, " ".join(keys), "kubelet is posting ready status"))
-        return 0
-    if args[0] in ("annotate", "label"):
+            print("%s\t%s\t%s\t%s" % (name, "True" if ready(node) else "False", " ".join(keys), "kubelet is posting ready status"))
+    elif args[0] in ("annotate", "label"):
         rest = [a for a in args[1:] if a != "--overwrite"]
-        node = load(rest[1])
+        node = need_node(rest[1], cluster)
         field = "annotations" if args[0] == "annotate" else "labels"
         for kv in rest[2:]:
             k, v = kv.split("=", 1)
+            if k in node["metadata"][field] and node["metadata"][field][k] != v and "--overwrite" not in args:
+                raise Fail("error: '%s' already has a value (%s), and --overwrite is false" % (k, node["metadata"][field][k]))
             node["metadata"][field][k] = v
         save(node)
         print("node/%s %s" % (rest[1], "annotated" if field == "annotations" else "labeled"))
-        return 0
-    if args[0] == "taint":
-        rest = [a for a in args[1:] if a != "--overwrite"]
-        node = load(rest[1])
-        for spec in rest[2:]:
-            if spec.endswith("-"):
-                key = spec[:-1].split(":")[0].split("=")[0]
-                node["spec"]["taints"] = [t for t in node["spec"]["taints"] if t["key"] != key]
-            else:
-                kv, effect = spec.rsplit(":", 1)
-                k, _sep, v = kv.partition("=")
-                node["spec"]["taints"] = [t for t in node["spec"]["taints"] if t["key"] != k]
-                node["spec"]["taints"].append(dict({"key": k, "effect": effect}, **({"value": v} if v else {})))
-        save(node)
-        print("node/%s tainted" % rest[1])
-        return 0
-    if args[0] == "drain":
+    elif args[0] == "taint":
+        taint([a for a in args[1:] if a != "--overwrite"], cluster)
+    elif args[0] == "wait":
+        name = [a for a in args if a.startswith("node/")][0][5:]
+        if "--for=condition=Ready" not in args:
+            raise Fail("fake kubectl: only --for=condition=Ready is modelled")
+        if not ready(need_node(name, cluster)):
+            raise Fail("error: timed out waiting for the condition on nodes/%s" % name)
+        print("node/%s condition met" % name)
+    elif args[0] == "patch" and args[1] == "node":
+        patch(args, cluster)
+    elif args[0] == "drain":
+        need_node(args[1], cluster)
         print("node/%s drained" % args[1])
-        return 0
-    if args[:2] == ["delete", "node"]:
+    elif args[:2] == ["delete", "node"]:
         name = args[2]
         found = False
         for sub in ("nodes", "joined"):
-            path = os.path.join(STATE, sub, name + (".json" if sub == "nodes" else ""))
-            if os.path.exists(path):
-                os.remove(path)
+            p = os.path.join(STATE, sub, name + (".json" if sub == "nodes" else ""))
+            if os.path.exists(p):
+                os.remove(p)
                 found = True
         if found:
             print('node "%s" deleted' % name)
-        return 0
-    if args[:3] == ["-n", "kube-system", "exec"] and "etcdctl" in args:
-        names = sorted(os.listdir(os.path.join(STATE, "joined")))
-        members = [{"ID": 1000 + i, "name": n} for i, n in enumerate(names) if "-cp-" in n]
+        elif "--ignore-not-found" not in args:
+            raise Fail('Error from server (NotFound): nodes "%s" not found' % name)
+    elif args[:3] == ["-n", "kube-system", "exec"] and "etcdctl" in args:
+        members = [{"ID": 1000 + i, "name": n} for i, n in enumerate(cluster["etcd_members"])]
         if "list" in args:
             print(json.dumps({"members": members}))
         else:
+            gone = [m["name"] for m in members if "%x" % m["ID"] == args[-1]]
+            if not gone:
+                raise Fail("Error: etcdserver: member not found")
+            cluster["etcd_members"].remove(gone[0])
+            save_cluster(cluster)
             print("Member %s removed" % args[-1])
-        return 0
-    if args[:2] == ["apply", "-f"]:
+    elif args[:2] == ["apply", "-f"]:
         marker = os.path.join(STATE, "applied")
         with open(args[2], "rb") as f:
             content = f.read()
@@ -121,10 +225,18 @@ def main(argv):
         with open(marker, "wb") as f:
             f.write(content)
         print("daemonset.apps/kube-flannel-ds %s" % ("created" if old is None else ("unchanged" if old == content else "configured")))
-        return 0
-    sys.stderr.write("fake kubectl: unsupported call %r\n" % (args,))
-    return 2
+    else:
+        sys.stderr.write("fake kubectl: unsupported call %r\n" % (args,))
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    os.makedirs(STATE, exist_ok=True)
+    with open(os.path.join(STATE, "lock"), "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            sys.exit(main(sys.argv))
+        except Fail as e:
+            sys.stderr.write(str(e) + "\n")
+            sys.exit(1)

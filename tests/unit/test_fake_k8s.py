@@ -1,0 +1,232 @@
+"""The kubeadm/kubectl stand-ins of molecule/kubernetes_stubbed fail where the
+real tools fail (issue 14, "Stubs that behave like the tools"). Each case
+drives the fakes as the roles do, in a private root (FAKE_K8S_ROOT)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+FILES = Path(__file__).resolve().parents[2] / "molecule" / "kubernetes_stubbed" / "files"
+
+INIT = [
+    {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "InitConfiguration",
+        "bootstrapTokens": [{"ttl": "15m0s"}],
+        "nodeRegistration": {"name": "cp-0", "kubeletExtraArgs": [{"name": "node-ip", "value": "10.0.0.5"}]},
+    },
+    {
+        "apiVersion": "kubeadm.k8s.io/v1beta4",
+        "kind": "ClusterConfiguration",
+        "kubernetesVersion": "v1.34.1",
+        "controlPlaneEndpoint": "10.0.0.5:6443",
+        "networking": {"podSubnet": "10.244.0.0/16"},
+    },
+    {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration"},
+]
+
+
+class Node:
+    """One node's root (its /etc, /var/lib, /run) sharing the cluster state dir."""
+
+    def __init__(self, tmp, name, shared):
+        self.name = name
+        self.root = tmp / name
+        (self.root / "var/lib").mkdir(parents=True)
+        (self.root / "var/lib/fake-k8s").symlink_to(shared)
+
+    def run(self, tool, *args):
+        env = dict(os.environ, FAKE_K8S_ROOT=str(self.root), FAKE_K8S_HOSTNAME=self.name)
+        return subprocess.run([sys.executable, str(FILES / ("fake_%s.py" % tool))] + list(args), env=env, capture_output=True, text=True, check=False)
+
+    def kubectl(self, *args):
+        return self.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", *args)
+
+    def write(self, rel, text):
+        p = self.root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        return str(p)
+
+
+@pytest.fixture()
+def cluster(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    nodes = {n: Node(tmp_path, n, shared) for n in ("cp-0", "cp-1", "w-1")}
+    nodes["shared"] = shared
+    return nodes
+
+
+def init(node, fault=False):
+    if fault:
+        (node.root / "var/lib/fake-k8s/faults").mkdir(exist_ok=True)
+        (node.root / "var/lib/fake-k8s/faults/init-after-wait-control-plane").write_text("")
+    cfg = node.write("etc/kubernetes/q8s/kubeadm-config.yaml", yaml.safe_dump_all(INIT))
+    return node.run("kubeadm", "init", "--config", cfg, "--skip-token-print")
+
+
+def join_command(cp, ttl="15m"):
+    out = cp.run("kubeadm", "token", "create", "--ttl", ttl, "--print-join-command")
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()[1:]
+
+
+def test_init_writes_admin_conf_before_the_cluster_exists(cluster):
+    cp = cluster["cp-0"]
+    out = init(cp, fault=True)
+    assert out.returncode == 1 and "upload-config" in out.stderr
+    assert (cp.root / "etc/kubernetes/admin.conf").exists()
+    assert cp.kubectl("get", "--raw=/readyz").returncode == 0
+    forbidden = cp.kubectl("get", "node", "cp-0", "-o", "json")
+    assert forbidden.returncode == 1 and "Forbidden" in forbidden.stderr
+    assert cp.kubectl("-n", "kube-public", "get", "configmap", "cluster-info").returncode == 1
+    again = init(cp)
+    assert again.returncode == 1 and "FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml" in again.stderr
+    assert cp.run("kubeadm", "reset", "--force").returncode == 0
+    assert init(cp).returncode == 0
+    info = cp.kubectl("-n", "kube-public", "get", "configmap", "cluster-info", "-o", "json")
+    assert info.returncode == 0, info.stderr
+
+
+def test_join_preflight_refuses_leftovers_and_expired_tokens(cluster):
+    cp, w = cluster["cp-0"], cluster["w-1"]
+    assert init(cp).returncode == 0
+    cmd = join_command(cp)
+    (cluster["shared"] / "join-seconds").mkdir()
+    (cluster["shared"] / "join-seconds/w-1").write_text("1200")
+    slow = w.run("kubeadm", *cmd, "--node-name", "w-1")
+    assert slow.returncode == 1 and "timed out" in slow.stderr
+    assert (w.root / "etc/kubernetes/bootstrap-kubelet.conf").exists()
+    again = w.run("kubeadm", *join_command(cp), "--node-name", "w-1")
+    assert again.returncode == 1
+    assert "FileAvailable--etc-kubernetes-pki-ca.crt" in again.stderr and "Port-10250" in again.stderr
+    w.run("kubeadm", "reset", "--force")
+    # 20 min of join against a 15 min token, with raised timeouts: the token expires
+    cfg = w.write(
+        "tmp/join.yaml",
+        yaml.safe_dump(
+            {
+                "apiVersion": "kubeadm.k8s.io/v1beta4",
+                "kind": "JoinConfiguration",
+                "discovery": {"bootstrapToken": {"token": cmd[3], "apiServerEndpoint": cmd[1], "caCertHashes": [cmd[5]]}},
+                "nodeRegistration": {"name": "w-1"},
+                "timeouts": {"kubeletHealthCheck": "30m", "tlsBootstrap": "30m"},
+            }
+        ),
+    )
+    token = join_command(cp)[3]
+    cfg = w.write("tmp/join.yaml", Path(cfg).read_text().replace(cmd[3], token))
+    expired = w.run("kubeadm", "join", "--config", cfg)
+    assert expired.returncode == 1 and "Unauthorized" in expired.stderr
+    w.run("kubeadm", "reset", "--force")
+    long_token = join_command(cp, "40m")[3]
+    cfg = w.write("tmp/join.yaml", Path(cfg).read_text().replace(token, long_token))
+    ok = w.run("kubeadm", "join", "--config", cfg)
+    assert ok.returncode == 0, ok.stderr
+    assert (w.root / "etc/kubernetes/kubelet.conf").exists()
+    mixed = w.run("kubeadm", "join", "--config", cfg, "--node-name", "w-1")
+    assert mixed.returncode == 1 and "can not mix" in mixed.stderr
+
+
+def test_certificate_key_expires_after_two_hours(cluster):
+    cp, cp1 = cluster["cp-0"], cluster["cp-1"]
+    assert init(cp).returncode == 0
+    key = cp.run("kubeadm", "init", "phase", "upload-certs", "--upload-certs").stdout.split()[-1]
+    state = cluster["shared"] / "cluster.json"
+    data = json.loads(state.read_text())
+    data["clock"] += 7201
+    state.write_text(json.dumps(data))
+    out = cp1.run("kubeadm", *join_command(cp), "--control-plane", "--certificate-key", key, "--node-name", "cp-1")
+    assert out.returncode == 1 and "kubeadm-certs" in out.stderr
+
+
+def test_control_plane_join_writes_kubelet_conf_before_its_etcd_member(cluster):
+    cp, cp1 = cluster["cp-0"], cluster["cp-1"]
+    assert init(cp).returncode == 0
+    (cluster["shared"] / "faults").mkdir(exist_ok=True)
+    (cluster["shared"] / "faults/join-before-etcd-cp-1").write_text("")
+    key = cp.run("kubeadm", "init", "phase", "upload-certs", "--upload-certs").stdout.split()[-1]
+    out = cp1.run("kubeadm", *join_command(cp), "--control-plane", "--certificate-key", key, "--node-name", "cp-1")
+    assert out.returncode == 1 and "etcd" in out.stderr
+    assert (cp1.root / "etc/kubernetes/kubelet.conf").exists()
+    assert cp.kubectl("get", "node", "cp-1", "-o", "json").returncode == 0
+    members = json.loads(cp.kubectl("-n", "kube-system", "exec", "etcd-cp-0", "--", "etcdctl", "member", "list").stdout)
+    assert [m["name"] for m in members["members"]] == ["cp-0"]
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("--node-labels=example.kubernetes.io/role=x", "unknown 'kubernetes.io' or 'k8s.io' labels"),
+        ("--node-labels=k8s.io/x=y", "unknown 'kubernetes.io' or 'k8s.io' labels"),
+        ("--register-with-taints=edge=true:NoWhere", "unsupported taint effect: NoWhere"),
+    ],
+)
+def test_kubelet_refuses_bad_labels_and_taints(cluster, line, message):
+    cp, w = cluster["cp-0"], cluster["w-1"]
+    assert init(cp).returncode == 0
+    w.write("etc/default/kubelet", 'KUBELET_EXTRA_ARGS="%s"\n' % line)
+    out = w.run("kubeadm", *join_command(cp), "--node-name", "w-1")
+    assert out.returncode == 1 and message in out.stderr
+
+
+def test_kubelet_accepts_the_allowed_kubernetes_io_labels(cluster):
+    cp, w = cluster["cp-0"], cluster["w-1"]
+    assert init(cp).returncode == 0
+    w.write(
+        "etc/default/kubelet",
+        'KUBELET_EXTRA_ARGS="--node-labels=topology.kubernetes.io/zone=a,'
+        'node.kubernetes.io/pool=b,q8s.io/emulated=true --register-with-taints=edge=true:NoSchedule"\n',
+    )
+    out = w.run("kubeadm", *join_command(cp), "--node-name", "w-1")
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize(
+    "doc, field",
+    [
+        ({"kind": "InitConfiguration", "nodeRegistration": {"name": "x", "kubeletExtraArgz": []}}, "nodeRegistration.kubeletExtraArgz"),
+        ({"kind": "ClusterConfiguration", "networking": {"podCIDR": "10.0.0.0/8"}}, "networking.podCIDR"),
+        ({"kind": "JoinConfiguration", "discovery": {"timeout": "5m"}}, "discovery.timeout"),
+        ({"kind": "JoinConfiguration", "timeouts": {"tlsBootstrapp": "5m"}}, "timeouts.tlsBootstrapp"),
+    ],
+)
+def test_config_validate_rejects_unknown_v1beta4_fields(cluster, doc, field):
+    cp = cluster["cp-0"]
+    cfg = cp.write("cfg.yaml", yaml.safe_dump(dict(doc, apiVersion="kubeadm.k8s.io/v1beta4")))
+    out = cp.run("kubeadm", "config", "validate", "--config", cfg)
+    assert out.returncode == 1 and 'unknown field "%s"' % field in out.stderr
+
+
+def test_config_validate_accepts_v1beta3_discovery_timeout(cluster):
+    cp = cluster["cp-0"]
+    cfg = cp.write("cfg.yaml", yaml.safe_dump({"apiVersion": "kubeadm.k8s.io/v1beta3", "kind": "JoinConfiguration", "discovery": {"timeout": "30m"}}))
+    assert cp.run("kubeadm", "config", "validate", "--config", cfg).returncode == 0
+
+
+def test_kubectl_taint_wait_patch_and_the_podcidr_allocator(cluster):
+    cp = cluster["cp-0"]
+    assert init(cp).returncode == 0
+    node = json.loads(cp.kubectl("get", "node", "cp-0", "-o", "json").stdout)
+    first = node["spec"]["podCIDR"]
+    absent = cp.kubectl("taint", "node", "cp-0", "q8s.io/flannel-pending:NoExecute-")
+    assert absent.returncode == 1 and "not found" in absent.stderr
+    bad = cp.kubectl("taint", "node", "cp-0", "x=y:Sometimes")
+    assert bad.returncode == 1
+    assert cp.kubectl("wait", "--for=condition=Ready", "node/cp-0", "--timeout=1s").returncode == 0
+    patched = cp.kubectl(
+        "patch", "node", "cp-0", "--subresource=status", "--type=json", '--patch=[{"op": "add", "path": "/status/capacity/example.com~1fpga", "value": "2"}]'
+    )
+    assert patched.returncode == 0, patched.stderr
+    node = json.loads(cp.kubectl("get", "node", "cp-0", "-o", "json").stdout)
+    assert node["status"]["capacity"]["example.com/fpga"] == "2"
+    assert cp.kubectl("delete", "node", "cp-0").returncode == 0
+    (cluster["shared"] / "joined/cp-0").write_text(json.dumps({"taints": [], "labels": {}}))
+    again = json.loads(cp.kubectl("get", "node", "cp-0", "-o", "json").stdout)
+    assert again["spec"]["podCIDR"] != first
