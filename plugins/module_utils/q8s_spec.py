@@ -397,14 +397,31 @@ def _taints(checker, path, value):
     return out
 
 
+def _article(arch):
+    return "a" if arch == "ppc64le" else "an"
+
+
 def _cpu_model(checker, path, arch, model):
     if model is None or arch is None:
         return model
     if model in models.CPU_MODELS[arch]:
-        return model
-    other_arch = [a for a in models.ARCHITECTURES if a != arch][0]
+        failure = models.tcg_failure(arch, model)
+        if failure is None:
+            return model
+        checker.error(
+            path,
+            model,
+            "is a QEMU %s CPU model that TCG cannot run here (%s; %s)" % (arch, failure, models.TCG_CHECKED_SOURCE),
+            "choose one of %s" % ", ".join(models.runnable_models(arch)),
+        )
+        return None
     own = dict((m.lower(), m) for m in models.CPU_MODELS[arch])
-    other = dict((m.lower(), m) for m in models.CPU_MODELS[other_arch] if m.lower() not in own)
+    other = {}
+    for other_arch in models.ARCHITECTURES:
+        if other_arch != arch:
+            for name in models.CPU_MODELS[other_arch]:
+                if name.lower() not in own:
+                    other.setdefault(name.lower(), (name, other_arch))
     lowered = model.strip().lower()
     if lowered == "host":
         checker.error(
@@ -416,22 +433,24 @@ def _cpu_model(checker, path, arch, model):
     elif lowered in own:
         checker.error(path, model, "is not spelled as QEMU names it (CPU model names are case-sensitive)", "write '%s'" % own[lowered])
     elif lowered in other:
+        name, other_arch = other[lowered]
         checker.error(
             path,
             model,
-            "is an %s CPU model ('%s'), but the type's architecture is %s" % (other_arch, other[lowered], arch),
-            "choose an %s model (for example %s) or change architecture to %s" % (arch, ", ".join(_examples(arch)), other_arch),
+            "is %s %s CPU model ('%s'), but the type's architecture is %s" % (_article(other_arch), other_arch, name, arch),
+            "choose %s %s model (for example %s) or change architecture to %s" % (_article(arch), arch, ", ".join(_examples(arch)), other_arch),
         )
     else:
         mine = difflib.get_close_matches(lowered, list(own), n=3, cutoff=0.6)
         theirs = difflib.get_close_matches(lowered, list(other), n=1, cutoff=0.6)
         if theirs and (not mine or _similarity(lowered, theirs[0]) > _similarity(lowered, mine[0])):
+            name, other_arch = other[theirs[0]]
             checker.error(
                 path,
                 model,
-                "is not a QEMU %s CPU model; it is close to the %s model '%s'" % (arch, other_arch, other[theirs[0]]),
-                "write '%s' and set architecture to %s, or choose an %s model (for example %s)"
-                % (other[theirs[0]], other_arch, arch, ", ".join(_examples(arch))),
+                "is not a QEMU %s CPU model; it is close to the %s model '%s'" % (arch, other_arch, name),
+                "write '%s' and set architecture to %s, or choose %s %s model (for example %s)"
+                % (name, other_arch, _article(arch), arch, ", ".join(_examples(arch))),
             )
         elif mine:
             checker.error(
@@ -468,8 +487,16 @@ def _machine_problem(arch, machine):
     return "is not a QEMU %s machine model (QEMU 1.4 to 10.1)" % arch, "use %s" % listed
 
 
+EXAMPLE_MODELS = {
+    "x86_64": ("EPYC-Rome", "Skylake-Server", "qemu64"),
+    "aarch64": ("cortex-a57", "cortex-a72", "neoverse-n1"),
+    "ppc64le": ("POWER9", "POWER8", "POWER10"),
+    "s390x": ("qemu", "max"),
+}
+
+
 def _examples(arch):
-    return ("EPYC-Rome", "Skylake-Server", "qemu64") if arch == "x86_64" else ("cortex-a57", "cortex-a72", "neoverse-n1")
+    return EXAMPLE_MODELS[arch]
 
 
 def _vm_type(checker, name, data):
@@ -484,11 +511,16 @@ def _vm_type(checker, name, data):
     raw_arch = data.get("architecture", _MISSING)
     arch = None
     if raw_arch is _MISSING or raw_arch is None:
-        checker.error(path + ".architecture", _MISSING, "is required", "set it to x86_64 or arm_64")
+        checker.error(path + ".architecture", _MISSING, "is required", "set it to x86_64, arm_64, ppc64le or s390x")
     else:
         arch = models.canonical_architecture(raw_arch)
         if arch is None:
-            checker.error(path + ".architecture", raw_arch, "is not a supported architecture", "use x86_64 or arm_64 (aarch64 and arm64 are accepted too)")
+            checker.error(
+                path + ".architecture",
+                raw_arch,
+                "is not a supported architecture",
+                "use x86_64, arm_64, ppc64le or s390x (aarch64, arm64, ppc64el and powerpc64le are accepted too)",
+            )
     cpu_model = checker.string(path + ".cpu_model", data.get("cpu_model", _MISSING), required=True)
     cpu_model = _cpu_model(checker, path + ".cpu_model", arch, cpu_model)
     num_cpus = checker.integer(path + ".num_cpus", data.get("num_cpus", _MISSING), minimum=1, maximum=128, required=True)
@@ -689,7 +721,7 @@ def _guest_images(checker, raw):
         arch = models.canonical_architecture(key)
         path = "guest_images.%s" % key
         if arch is None:
-            checker.error(path, _MISSING, "is not an architecture", "use x86_64 or aarch64 as keys")
+            checker.error(path, _MISSING, "is not an architecture", "use x86_64, aarch64, ppc64le or s390x as keys")
             continue
         entry = checker.mapping(path, value)
         if entry is None:
@@ -1058,6 +1090,18 @@ def normalise(raw, open_to_world=False):
         checker.error("worker_port_range_min", pmin, "is above worker_port_range_max (%d)" % pmax, "swap the two values")
 
     images = _guest_images(checker, raw.get("guest_images"))
+    missing_image = {}
+    for type_name, count in sorted(definition["worker"].items()):
+        arch = (vm_types.get(type_name) or {}).get("architecture")
+        if count and arch is not None and arch not in images:
+            missing_image.setdefault(arch, type_name)
+    for arch, type_name in sorted(missing_image.items()):
+        checker.error(
+            "guest_images.%s" % arch,
+            _MISSING,
+            "is required: q8s has no default %s guest image yet (vm type %s is %s)" % (arch, type_name, arch),
+            "set guest_images.%s.source and .checksum to a %s cloud image (Debian or Ubuntu %s)" % (arch, arch, models.DEBIAN_ARCH[arch]),
+        )
     version = _kubernetes_version(checker, raw)
     host_user = checker.string("host_ssh_user", raw.get("host_ssh_user"), default="ubuntu")
     guest_user = checker.string("guest_user", raw.get("guest_user"), default="q8s")

@@ -9,6 +9,8 @@ log() { printf '[prepare %(%H:%M:%S)T] %s\n' -1 "$*"; }
 PKGS=(
   podman runc netavark aardvark-dns slirp4netns uidmap fuse-overlayfs conmon
   qemu-system-x86 qemu-system-arm qemu-efi-aarch64 qemu-utils ovmf
+  qemu-system-ppc qemu-system-misc qemu-system-data  # ppc64le (SLOF in -data) and s390x guests
+  libxml2-utils  # xmllint, which virt-xml-validate (tests/unit/test_domain_xml.py) runs
   libvirt-daemon-system libvirt-clients dnsmasq-base
   mmdebstrap arch-test qemu-user-static binfmt-support
   extlinux syslinux-common dosfstools mtools fdisk e2fsprogs

@@ -212,7 +212,7 @@ INVALID = [
     ({"cluster_definition.workers": {}}, "cluster_definition.workers", "did you mean 'worker'"),
     ({"vm_types": {}}, "vm_types", "no vm type"),
     ({"vm_types": ["x86-small"]}, "vm_types", "must be a mapping"),
-    ({"vm_types.arm-mid.architecture": "riscv64"}, "vm_types.arm-mid.architecture", "x86_64 or arm_64"),
+    ({"vm_types.arm-mid.architecture": "riscv64"}, "vm_types.arm-mid.architecture", "x86_64, arm_64, ppc64le or s390x"),
     ({"vm_types.arm-mid.architecture": _DELETE}, "vm_types.arm-mid.architecture", "is required"),
     ({"vm_types.arm-mid.cpu_model": "EPYC-Rome"}, "vm_types.arm-mid.cpu_model", "is an x86_64 CPU model"),
     ({"vm_types.x86-small.cpu_model": "cortex-a72"}, "vm_types.x86-small.cpu_model", "change architecture to aarch64"),
@@ -257,7 +257,7 @@ INVALID = [
     ({"guest_images": {"x86_64": {"source": "/img.qcow2", "checksum": "md5:abc"}}}, "guest_images.x86_64.checksum", "sha256"),
     ({"guest_images": {"x86_64": {"source": "/img.qcow2", "checksum": "sha256:abc"}}}, "guest_images.x86_64.checksum", "64 hex digits"),
     ({"guest_images": {"x86_64": {"checksum": "sha256:" + "0" * 64}}}, "guest_images.x86_64.source", "is required"),
-    ({"guest_images": {"sparc": {}}}, "guest_images.sparc", "x86_64 or aarch64"),
+    ({"guest_images": {"sparc": {}}}, "guest_images.sparc", "x86_64, aarch64, ppc64le or s390x"),
 ]
 
 
