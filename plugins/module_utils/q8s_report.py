@@ -74,7 +74,8 @@ def build_report(cluster, nodes, mismatches, stages=None, kubernetes="checked", 
         "node_types": [types[name] for name in sorted(types)],
         "nodes": out_nodes,
         "mismatches": [dict(m) for m in mismatches],
-        "stages": [{"stage": s["stage"], "duration_s": s["duration_s"], "hosts": s["hosts"]} for s in stages or []],
+        # stages that ran on no host (skipped by tags or conditions) say nothing about the build
+        "stages": [{"stage": s["stage"], "duration_s": s["duration_s"], "hosts": s["hosts"]} for s in stages or [] if s["hosts"]],
     }
 
 
@@ -82,7 +83,7 @@ def _measured(row):
     rtts = row["measured_rtt_ms"]
     if not rtts:
         return "not measured"
-    return "round trip %g..%g ms" % (min(rtts), max(rtts)) if len(rtts) > 1 else "round trip %g ms" % rtts[0]
+    return "round trip %.1f..%.1f ms" % (min(rtts), max(rtts)) if len(rtts) > 1 else "round trip %.1f ms" % rtts[0]
 
 
 def render_markdown(report):
@@ -180,7 +181,7 @@ def topology_dot(report, graphviz):
         for name in row["nodes"]:
             guest = nodes[name]
             rtt = guest["observed"].get("rtt_ms")
-            label = "link: %s" % profile_text(conf["link"]) + ("\\nrtt %g ms" % rtt if rtt is not None else "")
+            label = "link: %s" % profile_text(conf["link"]) + ("\\nround trip %.1f ms" % rtt if rtt is not None else "")
             for plane in planes:
                 graph.edge(plane["name"], guest.get("qemu_host") or name, label=label, style="dashed")
     return graph
@@ -194,14 +195,15 @@ def timings_chart(report, path, pyplot):
 
 
 def _bars(report, stages, path, pyplot):
-    figure, axes = pyplot.subplots(figsize=(8, 0.45 * len(stages) + 1.5))
+    figure, axes = pyplot.subplots(figsize=(10, 0.45 * len(stages) + 1.5))
     names = [s["stage"] for s in stages][::-1]
     values = [s["duration_s"] for s in stages][::-1]
     bars = axes.barh(names, values, color="#4a7ebb")
-    for bar, value in zip(bars, values):
-        axes.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " %.1f s" % value, va="center", fontsize=8)
+    for rect, value in zip(bars, values):
+        axes.text(rect.get_width(), rect.get_y() + rect.get_height() / 2, " %.1f s" % value, va="center", fontsize=8)
     axes.set_xlabel("seconds")
-    axes.set_title("q8s cluster %s: stage timings (total %.1f s)" % (report["cluster"]["name"], sum(values)))
+    axes.margins(x=0.15)  # room for the figures right of the longest bar
+    figure.suptitle("q8s cluster %s: stage timings (total %.1f s)" % (report["cluster"]["name"], sum(values)))
     figure.tight_layout()
     figure.savefig(path, format="svg", metadata={"Date": None})
     pyplot.close(figure)

@@ -15,6 +15,7 @@ PKGS=(
   mmdebstrap arch-test qemu-user-static binfmt-support
   extlinux syslinux-common dosfstools mtools fdisk e2fsprogs
   iptables iperf3 openssh-client python3-pycdlib python3-libvirt
+  graphviz librsvg2-bin  # verify.yml report: dot draws the topology; the local test renders SVG to PNG
 )
 
 missing=()

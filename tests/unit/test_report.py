@@ -26,6 +26,7 @@ ARM = {"architecture": "aarch64", "cpu_model": "cortex-a57", "num_cpus": 2, "ram
 STAGES = [
     {"stage": "Provision", "duration_s": 31.2, "hosts": 1, "slowest_host": "localhost", "slowest_s": 31.0, "per_host_s": {}},
     {"stage": "QEMU hosts and NAT", "duration_s": 102.5, "hosts": 4, "slowest_host": "a", "slowest_s": 100.0, "per_host_s": {}},
+    {"stage": "Kubernetes (skipped by tags)", "duration_s": 0.0, "hosts": 0, "slowest_host": None, "slowest_s": 0.0, "per_host_s": {}},
 ]
 
 
@@ -70,6 +71,7 @@ def test_report_validates_and_says_ok():
     x86 = report["node_types"][1]
     assert x86["count"] == 1 and x86["configured"]["link"] == {"bandwidth_mbit": 40}
     assert x86["reported_cpu"] == "AMD EPYC-Rome Processor"
+    assert [s["stage"] for s in report["stages"]] == ["Provision", "QEMU hosts and NAT"]  # not the stage that ran nowhere
 
 
 def test_schema_refuses_what_it_does_not_describe():
@@ -88,7 +90,8 @@ def test_markdown_table_per_node_type_with_mismatches_and_stages():
     report = make_report(bad)
     jsonschema.validate(report, SCHEMA)
     md = r.render_markdown(report)
-    assert "| x86-small | 1 | x86_64 | EPYC-Rome (AMD EPYC-Rome Processor) | 2 | 1024 MiB (guest sees >= 901) | 4 GiB | 40 Mbit/s | round trip " in md
+    row = "| x86-small | 1 | x86_64 | EPYC-Rome (AMD EPYC-Rome Processor) | 2 | 1024 MiB (guest sees >= 901) | 4 GiB | 40 Mbit/s | round trip 18.8 ms | ok |"
+    assert row in md
     assert "| arm-small | 1 | aarch64 | cortex-a57 (cortex-a57 (implementer 0x41, part 0xd07)) | 2 | 1536 MiB" in md
     assert "| mismatch |" in md.split("| arm-small |")[1].splitlines()[0]
     assert "| demo--arm-small-1 | guest | num_cpus | 2 | 1 |" in md
