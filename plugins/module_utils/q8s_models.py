@@ -32,8 +32,10 @@ ARCHITECTURE_ALIASES = {
     "s390x": "s390x",
 }
 
-# Debian/Kubernetes names, used for image selection and node labels.
+# Debian's names (dpkg --print-architecture), for images and packages.
 DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64el", "s390x": "s390x"}
+# Kubernetes' names (GOARCH: kubernetes.io/arch, image manifests); ppc64le differs from Debian.
+KUBERNETES_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}
 
 CPU_MODELS = {
     "x86_64": (

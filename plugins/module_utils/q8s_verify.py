@@ -16,6 +16,8 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
+
 # Memory: the guest's MemTotal is the RAM minus what the kernel keeps for itself (its
 # code and data, the page tables of all memory, firmware tables). Measured on the
 # Debian 12 test-bed guests: 1024 MiB x86_64 q35 -> MemTotal 973 MiB (-4.9 %; recorded in
@@ -31,7 +33,8 @@ RTT_SLACK_MS = 50.0
 # Bandwidth (only with q8s_verify_bandwidth): at least this share of the configured rate.
 BANDWIDTH_FLOOR = 0.8
 
-UNAME = {"x86_64": "x86_64", "aarch64": "aarch64"}
+# `uname -m` prints q8s's own architecture names.
+UNAME = dict((arch, arch) for arch in models.ARCHITECTURES)
 
 # aarch64 guests do not name their CPU: /proc/cpuinfo shows the MIDR fields. QEMU's
 # models set these (target/arm/cpu64.c, cpu_tcg.c).
@@ -288,9 +291,8 @@ def _quantity_bytes(value):
 
 def expected_labels(vm_type_name, vm_type, prefix="q8s.io"):
     """The labels k8s_worker sets (roles/k8s_worker/vars/main.yml) that verify checks."""
-    debian = {"x86_64": "amd64", "aarch64": "arm64"}[vm_type["architecture"]]
     out = {
-        "kubernetes.io/arch": debian,
+        "kubernetes.io/arch": models.KUBERNETES_ARCH[vm_type["architecture"]],
         prefix + "/architecture": vm_type["architecture"],
         prefix + "/cpu-model": vm_type["cpu_model"],
         prefix + "/vm-type": vm_type_name,

@@ -174,3 +174,13 @@ def test_guest_image_keys_accept_the_aliases():
     raw = spec_with("ppc64el", "POWER9", image=False)
     raw["guest_images"] = {"ppc64el": dict(IMAGE, source="/img-ppc64el.qcow2")}
     assert normalise(raw)[0]["guest_images"]["ppc64le"]["source"] == "/img-ppc64el.qcow2"
+
+
+def test_kubernetes_and_debian_names_differ_for_ppc64le():
+    from ansible_collections.q8s.cluster.plugins.module_utils import q8s_verify
+
+    assert models.DEBIAN_ARCH["ppc64le"] == "ppc64el" and models.KUBERNETES_ARCH["ppc64le"] == "ppc64le"
+    for arch, kubernetes in (("ppc64le", "ppc64le"), ("s390x", "s390x"), ("aarch64", "arm64")):
+        labels = q8s_verify.expected_labels("t", {"architecture": arch, "cpu_model": "m"})
+        assert labels["kubernetes.io/arch"] == kubernetes
+        assert q8s_verify.UNAME[arch] == arch
