@@ -9,6 +9,7 @@
 #   make molecule     QEMU layer roles on podman hosts with real guests (tests/molecule.sh)
 #   make molecule-k8s Kubernetes layer roles (tests/molecule_k8s.sh)
 #   make local        the local provider end to end: examples/local.yml on podman (tests/local.sh)
+#   make e2e          site.yml on the loopback OpenStack with container servers (tests/e2e.sh)
 #   make deploy       site.yml for CLUSTER (default examples/local.yml), ARGS passed on
 #   make teardown     teardown.yml for CLUSTER; deletes only with CONFIRM=true
 #   make bench    scripts/bench.sh, or every tests/bench/*.py
@@ -40,7 +41,7 @@ CLUSTER ?= examples/local.yml
 ARGS ?=
 CONFIRM ?= false
 
-.PHONY: help setup test lint sanity unit integration molecule molecule-k8s local bench golden \
+.PHONY: help setup test lint sanity unit integration molecule molecule-k8s local e2e bench golden \
 	clean distclean check-venv deploy teardown package
 
 help:
@@ -81,6 +82,10 @@ molecule-k8s: check-venv
 # The local provider: the README's deploy command up to the Kubernetes steps, checked.
 local: check-venv
 	tests/local.sh
+
+# The OpenStack provider end to end: the loopback cloud's servers are podman containers.
+e2e: check-venv
+	tests/e2e.sh
 
 # The built tarball: installed offline with its dependencies, used from outside the checkout
 # (also with the oldest ansible-core requires_ansible claims), galaxy-importer, ansible-builder,

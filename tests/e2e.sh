@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make e2e: the main command (site.yml up to the Kubernetes steps) on the loopback
+# OpenStack whose servers are podman containers of this host (tests/e2e/), then the
+# repairs and teardown. Starts the cloud with Q8S_CLOUD_COMPUTE=podman and always stops
+# it again, which also removes the server containers and their podman network.
+#
+#   tests/e2e.sh [pytest args...]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+CLOUD=$ROOT/tests/integration/cloud/cloud.sh
+[[ -x .venv/bin/python ]] || { echo "e2e: run 'make setup' first" >&2; exit 1; }
+export PATH=$ROOT/.venv/bin:$PATH ANSIBLE_CONFIG=$ROOT/ansible.cfg ANSIBLE_NOCOLOR=1
+export Q8S_CLOUD_COMPUTE=podman
+
+t0=$SECONDS
+tests/testbed/prepare.sh
+tests/testbed/build-images.sh host amd64 arm64
+"$CLOUD" install
+t1=$SECONDS
+trap '"$CLOUD" stop' EXIT
+"$CLOUD" start
+t2=$SECONDS
+echo "e2e: images and cloud install $((t1 - t0)) s, cloud start $((t2 - t1)) s"
+rc=0
+python -m pytest tests/e2e -m e2e -p no:cacheprovider -rA -vv -s "$@" || rc=$?
+echo "e2e: tests $((SECONDS - t2)) s, total $((SECONDS - t0)) s (exit $rc)"
+exit $rc

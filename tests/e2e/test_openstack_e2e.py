@@ -1,0 +1,322 @@
+"""The README's OpenStack command end to end on the loopback cloud, whose servers are
+real machines of this host (podman containers with systemd and sshd, libvirt and QEMU
+inside; tests/integration/cloud, Q8S_CLOUD_COMPUTE=podman):
+
+    OS_CLOUD=q8s-test ansible-playbook playbooks/site.yml -e @cluster.yml --skip-tags kubernetes
+
+then checked from outside: nova's servers are the containers, every guest emulates its
+hardware, SSH reaches it through its host's port 2222, the control plane reaches its
+node address through the translation; a second run changes nothing; the repairs of
+docs/repair.md work on this provider; teardown.yml leaves nothing behind.
+
+Run by tests/e2e.sh (make e2e), which starts and stops the cloud. The cluster's state
+lives under a temporary HOME, so nothing touches ~/.q8s.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+CLOUD_DIR = Path(os.environ.get("Q8S_CLOUD_DIR", "/var/tmp/q8s-cloud"))
+SERVER_SUBNET = os.environ.get("Q8S_CLOUD_SERVER_SUBNET", "10.89.222.0/24")
+IMAGES = Path(os.environ.get("Q8S_CACHE", "/var/cache/q8s")) / "images"
+NAME = "e2e"
+# Servers are containers: libvirt there has no mount namespaces and no cgroup controllers
+# (the local provider's inventory sets the same for its host containers).
+HARNESS_VARS = {"qemu_host_qemu_conf": {"namespaces": "[]", "cgroup_controllers": "[]"}}
+
+pytestmark = pytest.mark.e2e
+
+
+def run(*cmd, env=None, check=False, timeout=3600):
+    proc = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed (rc %d):\n%s\n%s" % (cmd, proc.returncode, proc.stdout[-8000:], proc.stderr[-3000:]))
+    return proc
+
+
+def recap(out):
+    """{host: (changed, failed)} from a PLAY RECAP."""
+    return {
+        m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", out, re.M)
+    }
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    spec = {
+        "cluster_name": NAME,
+        "private_network_id": "servers",
+        "remote_ip_prefix": SERVER_SUBNET,
+        "default_image_name": "q8s-test-image",
+        "admin_cidr": SERVER_SUBNET,
+        "state_dir": str(home / ".q8s" / NAME),
+        "kubernetes_version": "1.34.1",
+        "cluster_definition": {"master_node_flavor": "q8s.medium", "number_additional_master_nodes": 0, "worker": {"x86-small": 1, "arm-small": 1}},
+        "vm_types": {
+            "x86-small": {
+                "architecture": "x86_64",
+                "cpu_model": "EPYC-Rome",
+                "machine_model": "q35",
+                "num_cpus": 2,
+                "ram": 1024,
+                "storage": 4,
+                "openstack_flavor": "q8s.medium",
+            },
+            "arm-small": {
+                "architecture": "arm_64",
+                "cpu_model": "cortex-a57",
+                "machine_model": "virt",
+                "num_cpus": 2,
+                "ram": 1536,
+                "storage": 5,
+                "openstack_flavor": "q8s.medium",
+            },
+        },
+        "guest_images": {
+            arch: {"source": "file://%s/debian-12-%s.qcow2" % (IMAGES, deb), "checksum": "sha256:file://%s/debian-12-%s.qcow2.sha256" % (IMAGES, deb)}
+            for arch, deb in (("x86_64", "amd64"), ("aarch64", "arm64"))
+        },
+        "guest_user": "q8s",
+    }
+    path = home / "cluster.yml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    harness = home / "harness.yml"
+    harness.write_text(yaml.safe_dump(HARNESS_VARS))
+    env = dict(os.environ)
+    # HOME stays the user's: async_status looks for its jobs under the passwd home
+    env.update(
+        OS_CLIENT_CONFIG_FILE=str(CLOUD_DIR / "clouds.yaml"),
+        OS_CLOUD="q8s-test",
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        PATH="%s:%s" % (VENV_BIN, os.environ["PATH"]),
+        no_proxy="127.0.0.1,localhost",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    os.environ["OS_CLIENT_CONFIG_FILE"] = env["OS_CLIENT_CONFIG_FILE"]
+    return {"home": home, "spec": spec, "path": path, "harness": harness, "env": env, "state": Path(spec["state_dir"])}
+
+
+def playbook(work, name, *args, timeout=3600):
+    return run(
+        VENV_BIN / "ansible-playbook", "playbooks/%s" % name, "-e", "@%s" % work["path"], "-e", "@%s" % work["harness"], *args, env=work["env"], timeout=timeout
+    )
+
+
+def teardown(work):
+    return playbook(work, "teardown.yml", "-e", "q8s_teardown_confirm=true")
+
+
+def site(work):
+    """The README's command, as a user runs it, up to the Kubernetes steps."""
+    return playbook(work, "site.yml", "--skip-tags", "kubernetes", "--forks", "8")
+
+
+@pytest.fixture(scope="module")
+def tenant(work):
+    import openstack
+
+    return openstack.connect(cloud="q8s-test")
+
+
+@pytest.fixture(scope="module")
+def deployed(work, tenant):
+    started = time.monotonic()
+    first = site(work)
+    assert first.returncode == 0, first.stdout[-8000:]
+    hosts = json.loads((work["state"] / "hosts.json").read_text())["hosts"]
+    print("site.yml (first run) %.0f s" % (time.monotonic() - started))
+    yield {"first": first, "hosts": hosts, "key": work["state"] / "id_ed25519"}
+    teardown(work)
+
+
+def plain(value):
+    """ansible-inventory's JSON without its __ansible_unsafe wrappers."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def nodes(work):
+    """{inventory name: q8s_node} as the inventory plugin names and describes them."""
+    proc = run(VENV_BIN / "ansible-inventory", "--list", "-e", "@%s" % work["path"], env=work["env"], check=True)
+    return {name: plain(hv["q8s_node"]) for name, hv in json.loads(proc.stdout)["_meta"]["hostvars"].items() if "q8s_node" in hv}
+
+
+def control_plane(work):
+    """The initial control plane's inventory name."""
+    cps = sorted((not node.get("initial", False), name) for name, node in nodes(work).items() if node["role"] == "control_plane")
+    return cps[0][1]
+
+
+def guests(work, hosts):
+    """(guest, its vm type, its host's address) for every guest of the spec."""
+    return [
+        (name, work["spec"]["vm_types"][node["vm_type"]], hosts[node["qemu_host"]]) for name, node in sorted(nodes(work).items()) if node["role"] == "guest"
+    ]
+
+
+def ssh(key, user, address, command, port=22):
+    return run(
+        "ssh",
+        "-i",
+        key,
+        "-p",
+        port,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=20",
+        "%s@%s" % (user, address),
+        command,
+        timeout=120,
+    )
+
+
+def container(server_id):
+    proc = run("podman", "inspect", "q8s-nova-%s" % server_id)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+
+
+def servers(tenant):
+    return {s.name: s for s in tenant.compute.servers() if (s.metadata or {}).get("q8s_cluster") == NAME}
+
+
+def test_every_server_is_a_container_at_its_port(tenant, deployed):
+    found = servers(tenant)
+    assert sorted(found) == sorted(deployed["hosts"]), found
+    for name, server in found.items():
+        assert server.status == "ACTIVE", (name, server.status)
+        inspect = container(server.id)
+        assert inspect is not None, "no container for %s" % name
+        assert inspect["State"]["Status"] == "running"
+        assert inspect["Config"]["Hostname"] == name
+        (addr,) = server.addresses["servers"]
+        net = inspect["NetworkSettings"]["Networks"]["q8s-nova"]
+        assert net["IPAddress"] == addr["addr"] == deployed["hosts"][name]
+        assert net["MacAddress"] == addr["OS-EXT-IPS-MAC:mac_addr"]
+
+
+def test_guests_emulate_the_requested_hardware(work, deployed):
+    for guest, vm_type, address in guests(work, deployed["hosts"]):
+        proc = ssh(
+            deployed["key"], "q8s", address, "hostname; uname -m; nproc; grep MemTotal /proc/meminfo; lsblk -bdno SIZE /dev/vda; cat /proc/cpuinfo", port=2222
+        )
+        assert proc.returncode == 0, (guest, proc.stderr)
+        lines = proc.stdout.splitlines()
+        assert lines[0] == guest
+        assert lines[1] == {"x86_64": "x86_64", "arm_64": "aarch64"}[vm_type["architecture"]]
+        assert int(lines[2]) == vm_type["num_cpus"]
+        mem_mb = int(lines[3].split()[1]) / 1024
+        assert 0.8 * vm_type["ram"] < mem_mb <= vm_type["ram"], (guest, mem_mb)
+        assert int(lines[4]) == vm_type["storage"] * 1024**3
+        cpuinfo = "\n".join(lines[5:])
+        if lines[1] == "x86_64":
+            assert re.search(r"model name\s+: AMD EPYC-Rome", cpuinfo), cpuinfo[:500]
+        else:
+            assert re.search(r"CPU part\s+: 0xd07", cpuinfo), cpuinfo[:500]  # Cortex-A57
+
+
+def node_address(work, guest):
+    return nodes(work)[guest]["guest_address"]
+
+
+def test_control_plane_reaches_guests_at_their_node_address(work, deployed):
+    """The guest's node address (guest pool) from the control plane: its translation
+    sends it to the guest's host, whose forwarding hands it to the guest's sshd."""
+    cp = deployed["hosts"][control_plane(work)]
+    for guest, _vm_type, _address in guests(work, deployed["hosts"]):
+        addr = node_address(work, guest)
+        probe = ssh(deployed["key"], "ubuntu", cp, "timeout 10 bash -c 'exec 3<>/dev/tcp/%s/22 && head -c 7 <&3'" % addr)
+        assert probe.stdout.startswith("SSH-2.0"), (guest, addr, probe.stdout, probe.stderr)
+
+
+def test_rerun_changes_nothing(work, deployed):
+    again = site(work)
+    assert again.returncode == 0, again.stdout[-6000:]
+    changes = recap(again.stdout)
+    assert changes and all(changed == 0 and failed == 0 for changed, failed in changes.values()), again.stdout[-6000:]
+
+
+def repair(work, name, *args):
+    return playbook(work, "repair/%s.yml" % name, "--skip-tags", "kubernetes", *args)
+
+
+def x86_guest(work, deployed):
+    return next((g, address) for g, vm_type, address in guests(work, deployed["hosts"]) if vm_type["architecture"] == "x86_64")
+
+
+def test_rebuild_guest_gives_a_fresh_guest(work, deployed):
+    """docs/repair.md, guest disk lost: repair/rebuild_guest.yml, on an OpenStack server."""
+    guest, address = x86_guest(work, deployed)
+    assert ssh(deployed["key"], "q8s", address, "sudo touch /var/q8s-marker", port=2222).returncode == 0
+    rebuilt = repair(work, "rebuild_guest", "--limit", "%s,%s-host" % (guest, guest), "-e", "q8s_confirm=rebuild_guest")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-6000:]
+    after = ssh(deployed["key"], "q8s", address, "hostname; test -e /var/q8s-marker && echo marker-still-there || echo fresh-disk", port=2222)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.split() == [guest, "fresh-disk"], after.stdout
+
+
+def test_server_rebooted_through_nova_comes_back(work, tenant, deployed):
+    """docs/repair.md, QEMU host rebooted: a hard reboot through nova's API restarts the
+    server's container; the guest comes back and guests.yml confirms it."""
+    guest, address = x86_guest(work, deployed)
+    server = servers(tenant)[guest + "-host"]
+    started = container(server.id)["State"]["StartedAt"]
+    tenant.compute.reboot_server(server, "HARD")
+    tenant.compute.wait_for_server(tenant.compute.get_server(server.id), status="ACTIVE", wait=300)
+    assert container(server.id)["State"]["StartedAt"] != started, "the container was not restarted"
+    confirmed = playbook(work, "guests.yml", "--limit", guest + "-host", "--tags", "emulated_worker")
+    assert confirmed.returncode == 0, confirmed.stdout[-6000:]
+    after = ssh(deployed["key"], "q8s", address, "hostname", port=2222)
+    assert after.returncode == 0 and after.stdout.strip() == guest, (after.stdout, after.stderr)
+
+
+def test_replace_host_builds_a_new_server(work, tenant, deployed):
+    """docs/repair.md, replace_host: the server is deleted in nova and a new one built at
+    the same address, then its QEMU layer and guest are set up again."""
+    guest, address = x86_guest(work, deployed)
+    host = guest + "-host"
+    before = servers(tenant)[host].id
+    limit = "%s,%s,%s,localhost" % (host, guest, control_plane(work))
+    replaced = repair(work, "replace_host", "--limit", limit, "-e", "q8s_confirm=replace_host")
+    assert replaced.returncode == 0, replaced.stdout[-6000:]
+    after = servers(tenant)[host]
+    assert after.id != before, "the server was not replaced"
+    assert container(before) is None, "the old server's container is still there"
+    assert container(after.id)["State"]["Status"] == "running"
+    hosts = json.loads((work["state"] / "hosts.json").read_text())["hosts"]
+    probe = ssh(deployed["key"], "q8s", hosts[host], "hostname", port=2222)
+    assert probe.returncode == 0 and probe.stdout.strip() == guest, (address, hosts[host], probe.stdout, probe.stderr)
+
+
+def test_teardown_leaves_nothing(work, tenant, deployed):
+    ids = {s.id for s in servers(tenant).values()}
+    first = teardown(work)
+    assert first.returncode == 0, first.stdout[-4000:]
+    assert servers(tenant) == {}
+    assert not [p for p in tenant.network.ports() if p.device_id in ids]
+    assert not [g for g in tenant.network.security_groups() if g.name == "%s-cluster" % NAME]
+    assert not [k for k in tenant.compute.keypairs() if k.name == "%s-cluster" % NAME]
+    for server_id in ids:
+        assert container(server_id) is None, server_id
+    assert not work["state"].exists(), sorted(p.name for p in work["state"].iterdir())
