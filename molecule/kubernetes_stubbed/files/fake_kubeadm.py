@@ -345,7 +345,7 @@ def cmd_init(args, cluster):
 
 def new_token():
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(secrets.choice(alphabet) for _ in range(6)) + "." + "".join(secrets.choice(alphabet) for _ in range(16))
+    return "".join(secrets.choice(alphabet) for position in range(6)) + "." + "".join(secrets.choice(alphabet) for position in range(16))
 
 
 def store_token(cluster, token, ttl):
