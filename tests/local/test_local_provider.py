@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "examples" / "local.yml"
@@ -37,22 +36,6 @@ def recap(out):
 
 def teardown():
     return run(VENV_BIN / "ansible-playbook", "playbooks/teardown.yml", "-e", "@%s" % SPEC, "-e", "q8s_teardown_confirm=true")
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return yaml.safe_load(SPEC.read_text())
-
-
-@pytest.fixture(scope="module")
-def deployed(spec):
-    teardown()  # whatever an interrupted earlier run left
-    first = run(DEPLOY, SPEC, "--skip-tags", "kubernetes", check=True)
-    state = Path("~/.q8s/%s" % spec["cluster_name"]).expanduser()
-    hosts = json.loads((state / "hosts.json").read_text())["hosts"]
-    yield {"first": first, "hosts": hosts, "key": state / "id_ed25519"}
-    down = teardown()
-    assert down.returncode == 0, down.stdout[-4000:]
 
 
 def guests(spec, hosts):
@@ -191,6 +174,7 @@ def test_rerun_changes_nothing(deployed):
     assert changes and all(changed == 0 and failed == 0 for changed, failed in changes.values()), again.stdout[-6000:]
 
 
+@pytest.mark.last
 def test_teardown_removes_everything_and_twice_changes_nothing(spec, deployed):
     first = teardown()
     assert first.returncode == 0, first.stdout[-4000:]

@@ -1,8 +1,8 @@
 """playbooks/verify.yml and the cluster report on a deployed local cluster, for real.
 
-Its own small cluster ("q8sver": one x86_64 guest whose type has a 40 Mbit/s link
-profile, shaped with htb, which this kernel has, unlike netem), deployed with site.yml
-up to the Kubernetes steps, which also writes the report. Then: verify.yml passes; the
+The deployment of examples/local.yml that the local suite shares (conftest.py): its x86_64
+guest's type has a 40 Mbit/s link profile, shaped with htb, which this kernel has, unlike
+netem; site.yml, run up to the Kubernetes steps, also wrote the report. Then: verify.yml passes; the
 guest's vCPUs and RAM changed behind q8s's back with virsh make it fail naming the guest
 and the fields; a cleared link profile makes it fail naming the link; each is restored
 and verify passes again. The report's files: report.json valid against its schema,
@@ -20,7 +20,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 from test_local_provider import SPEC, VENV_BIN, recap, run
 from test_local_provider import ssh as guest_ssh
 
@@ -28,9 +27,8 @@ pytestmark = pytest.mark.local
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "playbooks" / "files" / "report.schema.json"
-NAME = "q8sver"
 # Where a copy of the last report's PNGs goes for a person to look at.
-KEEP = Path(os.environ.get("Q8S_VERIFY_KEEP", "/tmp/q8sver-report"))
+KEEP = Path(os.environ.get("Q8S_VERIFY_KEEP", "/tmp/q8s-verify-report"))
 
 
 def playbook(ctx, name, *args):
@@ -66,33 +64,23 @@ def inventory(spec_file):
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("verify")
-    data = yaml.safe_load(SPEC.read_text())
-    data.update(cluster_name=NAME, remote_ip_prefix="10.89.91.0/24", state_dir=str(tmp / "state"), local={"network": "q8s-" + NAME})
-    data["cluster_definition"]["worker"] = {"x86-small": 1}
-    data["vm_types"] = {"x86-small": dict(data["vm_types"]["x86-small"], network={"bandwidth_mbit": 40})}
-    data.pop("guest_images", None)
-    data["guest_images"] = {"x86_64": yaml.safe_load(SPEC.read_text())["guest_images"]["x86_64"]}
-    spec_file = tmp / "q8sver.yml"
-    spec_file.write_text(yaml.safe_dump(data))
-    ctx = {"spec": spec_file, "data": data, "logs": tmp / "logs", "state": tmp / "state", "key": tmp / "state" / "id_ed25519"}
-    playbook(ctx, "teardown.yml", "-e", "q8s_teardown_confirm=true")
-    try:
-        started = time.monotonic()
-        site = playbook(ctx, "site.yml", "--skip-tags", "kubernetes", "-e", "q8s_kubernetes_skip_binaries=true")
-        assert site.returncode == 0, "site.yml failed:\n%s" % site.stdout[-8000:]
-        ctx["site"] = site
-        ctx["site_s"] = time.monotonic() - started
-        guests, planes, hostvars = inventory(spec_file)
-        ctx["guest"] = guests[0]
-        ctx["planes"] = planes
-        ctx["host"] = hostvars[guests[0]]["q8s_node"]["qemu_host"]
-        ctx["address"] = json.loads((tmp / "state" / "hosts.json").read_text())["hosts"][ctx["host"]]
-        yield ctx
-    finally:
-        down = playbook(ctx, "teardown.yml", "-e", "q8s_teardown_confirm=true")
-        assert down.returncode == 0, down.stdout[-4000:]
+def cluster(deployed):
+    """The shared deployment of examples/local.yml (conftest.py), seen from its x86_64 guest,
+    whose type has a 40 Mbit/s link profile."""
+    guests, planes, hostvars = inventory(SPEC)
+    guest = next(g for g in guests if hostvars[g]["q8s_node"]["vm_type_spec"]["architecture"] == "x86_64")
+    host = hostvars[guest]["q8s_node"]["qemu_host"]
+    return {
+        "spec": SPEC,
+        "logs": ROOT / "logs",
+        "state": deployed["key"].parent,
+        "key": deployed["key"],
+        "site": deployed["first"],
+        "guest": guest,
+        "planes": planes,
+        "host": host,
+        "address": deployed["hosts"][host],
+    }
 
 
 def verify(ctx, *args):
@@ -132,7 +120,6 @@ def test_site_writes_the_report_with_stage_timings(cluster):
     stages = [s["stage"] for s in report["stages"]]
     assert "Provision" in " ".join(stages) and len(stages) >= 4, stages
     assert "q8s stage 1 of " in cluster["site"].stdout, "no progress lines"
-    print("site.yml up to Kubernetes: %.0f s" % cluster["site_s"])
 
 
 def test_verify_passes_and_reports(cluster):
