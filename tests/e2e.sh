@@ -5,6 +5,10 @@
 # it again, which also removes the server containers and their podman network.
 #
 #   tests/e2e.sh [pytest args...]
+#
+# The cloud listens on fixed ports: this script holds Q8S_CLOUD_LOCK (default
+# /var/lock/q8s-cloud.lock; flock, fd 9) for its whole run, as tests/integration/run.sh
+# does, so the two suites wait for each other instead of colliding.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -12,6 +16,10 @@ CLOUD=$ROOT/tests/integration/cloud/cloud.sh
 [[ -x .venv/bin/python ]] || { echo "e2e: run 'make setup' first" >&2; exit 1; }
 export PATH=$ROOT/.venv/bin:$PATH ANSIBLE_CONFIG=$ROOT/ansible.cfg ANSIBLE_NOCOLOR=1
 export Q8S_CLOUD_COMPUTE=podman
+
+LOCK="${Q8S_CLOUD_LOCK:-/var/lock/q8s-cloud.lock}"
+exec 9>"$LOCK"
+flock -n 9 || { echo "e2e: waiting for the loopback cloud ($LOCK)" >&2; flock 9; }
 
 t0=$SECONDS
 tests/testbed/prepare.sh

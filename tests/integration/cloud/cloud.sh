@@ -361,11 +361,19 @@ rabbit_env() {
     ERL_EPMD_PORT=$EPMD_PORT
 }
 
-# spawn NAME CMD...: start in its own session, log to $W/log/NAME.log, record the PID
+# spawn NAME CMD...: start in its own session, log to $W/log/NAME.log, record the PID.
+# A daemon inherits no descriptor but stdio: the callers' cloud lock (fd 9 of run.sh and
+# e2e.sh, fd 3 of `flock FILE cmd`) must go when the caller ends, not when the cloud does.
 spawn() {
   local name=$1; shift
   if is_running "$name"; then log "$name already running"; return; fi
-  setsid "$@" >>"$W/log/$name.log" 2>&1 </dev/null &
+  (
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$@" >>"$W/log/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$W/run/$name.pid"
 }
 
