@@ -31,6 +31,6 @@ trap '"$CLOUD" stop' EXIT
 t2=$SECONDS
 echo "e2e: images and cloud install $((t1 - t0)) s, cloud start $((t2 - t1)) s"
 rc=0
-python -m pytest tests/e2e -m e2e -p no:cacheprovider -rA -vv -s "$@" || rc=$?
+python -m pytest tests/e2e -m e2e -p no:cacheprovider -rA -vv -s --durations=0 "$@" || rc=$?
 echo "e2e: tests $((SECONDS - t2)) s, total $((SECONDS - t0)) s (exit $rc)"
 exit $rc

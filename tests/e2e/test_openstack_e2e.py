@@ -10,7 +10,8 @@ node address through the translation; a second run changes nothing; the repairs 
 docs/repair.md work on this provider; teardown.yml leaves nothing behind.
 
 Run by tests/e2e.sh (make e2e), which starts and stops the cloud. The cluster's state
-lives under a temporary HOME, so nothing touches ~/.q8s.
+lives in a temporary state_dir, so nothing touches ~/.q8s; HOME stays the user's
+(async_status finds its jobs under the passwd home).
 """
 
 import json
@@ -132,13 +133,17 @@ def tenant(work):
 
 @pytest.fixture(scope="module")
 def deployed(work, tenant):
+    """site.yml's first run; teardown.yml afterwards even when it failed (the cloud keeps
+    nova's records across restarts: a server left there would meet the next run)."""
     started = time.monotonic()
-    first = site(work)
-    assert first.returncode == 0, first.stdout[-8000:]
-    hosts = json.loads((work["state"] / "hosts.json").read_text())["hosts"]
-    print("site.yml (first run) %.0f s" % (time.monotonic() - started))
-    yield {"first": first, "hosts": hosts, "key": work["state"] / "id_ed25519"}
-    teardown(work)
+    try:
+        first = site(work)
+        assert first.returncode == 0, first.stdout[-8000:]
+        hosts = json.loads((work["state"] / "hosts.json").read_text())["hosts"]
+        print("site.yml (first run) %.0f s" % (time.monotonic() - started))
+        yield {"first": first, "hosts": hosts, "key": work["state"] / "id_ed25519"}
+    finally:
+        teardown(work)
 
 
 def plain(value):
