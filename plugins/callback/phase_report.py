@@ -195,6 +195,12 @@ class CallbackModule(CallbackBase):
             self._total = len(playbook.get_plays())
         except (AttributeError, TypeError):
             self._total = 0
+        output_dir = self.get_option("output_dir")
+        if output_dir:
+            # The run's own tasks read timing.json back (verify.yml's report, through the
+            # Q8S_REPORT_DIR lookup): a path relative to where ansible-playbook started means
+            # something else to a module, so the directory is made absolute for them here.
+            os.environ["Q8S_REPORT_DIR"] = os.path.abspath(output_dir)
 
     def _end_stage(self, now):
         stage = self._current()

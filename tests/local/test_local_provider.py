@@ -157,7 +157,7 @@ def test_replace_host_brings_back_host_and_guest(spec, deployed):
     host = guest + "-host"
     before = json.loads(run("podman", "inspect", host, check=True).stdout)[0]["Id"]
     short = repair("replace_host", "--limit", "%s,%s" % (host, guest), "-e", "q8s_confirm=replace_host")
-    assert short.returncode != 0 and "add both to --limit" in short.stdout, short.stdout[-3000:]
+    assert short.returncode != 0 and "the limit must select at least one QEMU host and both of these" in short.stdout, short.stdout[-3000:]
     limit = "%s,%s,%s--cp-0,localhost" % (host, guest, spec["cluster_name"])
     replaced = repair("replace_host", "--limit", limit, "-e", "q8s_confirm=replace_host")
     assert replaced.returncode == 0, replaced.stdout[-6000:]

@@ -1,6 +1,8 @@
 """The phase_report callback, on its own functions and through a real ansible-playbook run."""
 
 import json
+import os
+import subprocess
 
 from ansible_collections.q8s.cluster.plugins.callback.phase_report import layer_of, progress_end, progress_start, render_table, summarise
 from inventory_cases import run
@@ -200,3 +202,21 @@ def test_progress_while_the_run_goes_on(tmp_path):
     assert ", hosts 1 of 2 done, " in lines[5], lines[5]  # b failed in stage two and dropped out
     data = json.loads((tmp_path / "timing.json").read_text())
     assert data["complete"] is True and [s["stage"] for s in data["stages"]] == ["Stage one", "Stage two", "Stage three"]
+
+
+def test_report_dir_is_absolute_for_the_runs_own_tasks(tmp_path):
+    """A relative output dir (the default is logs/) is what the run's tasks read back as
+    Q8S_REPORT_DIR, made absolute: a module that runs elsewhere still finds timing.json."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- name: Stage one\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Where the report dir is\n      ansible.builtin.debug:\n"
+        "        msg: \"dir={{ lookup('ansible.builtin.env', 'Q8S_REPORT_DIR') }}\"\n"
+    )
+    env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="q8s.cluster.phase_report", Q8S_REPORT_DIR="reports")
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "dir=%s" % (tmp_path / "reports") in proc.stdout, proc.stdout
+    assert (tmp_path / "reports" / "timing.json").exists()
