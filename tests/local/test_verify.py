@@ -157,11 +157,6 @@ def test_pictures_parse_and_render_with_the_node_names(cluster):
     shutil.copy(report_dir / "report.md", KEEP / "report.md")
 
 
-@pytest.mark.xfail(
-    reason="first run (2026-12-05): verify.yml exited non-zero after the guest's change and restart, but printed no "
-    "MISMATCH line; cause not found yet, the assertion now shows the output",
-    strict=False,
-)
 def test_vcpus_and_memory_changed_behind_q8s_back_fail_verify(cluster):
     guest = cluster["guest"]
     try:
