@@ -5,6 +5,8 @@
 #                       rendered kubeadm config, Flannel, kubelet settings vs expected
 #   kubernetes_stubbed  playbooks/kubernetes.yml against fake kubeadm/kubectl:
 #                       init, joins, annotations, gate taint, admin.conf, Ready wait
+#   api_lb              Debian's haproxy in front of two stand-in API servers: the
+#                       endpoint survives losing either one
 #
 #   tests/molecule_k8s.sh                  # all scenarios, full `molecule test`
 #   tests/molecule_k8s.sh control_plane    # one scenario
@@ -34,7 +36,7 @@ if ! podman image exists localhost/q8s-host:base; then
 fi
 
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(k8s_common control_plane kubernetes_stubbed)
+((${#scenarios[@]})) || scenarios=(k8s_common control_plane kubernetes_stubbed api_lb)
 
 failed=()
 for s in "${scenarios[@]}"; do
