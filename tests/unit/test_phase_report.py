@@ -1,10 +1,10 @@
 """The phase_report callback, on its own functions and through a real ansible-playbook run."""
 
 import json
-import os
 import subprocess
 
 from ansible_collections.q8s.cluster.plugins.callback.phase_report import layer_of, progress_end, progress_start, render_table, summarise
+from inventory_cases import env as ansible_env
 from inventory_cases import run
 
 
@@ -213,7 +213,7 @@ def test_report_dir_is_absolute_for_the_runs_own_tasks(tmp_path):
         "    - name: Where the report dir is\n      ansible.builtin.debug:\n"
         "        msg: \"dir={{ lookup('ansible.builtin.env', 'Q8S_REPORT_DIR') }}\"\n"
     )
-    env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="q8s.cluster.phase_report", Q8S_REPORT_DIR="reports")
+    env = dict(ansible_env(), ANSIBLE_CALLBACKS_ENABLED="q8s.cluster.phase_report", Q8S_REPORT_DIR="reports")
     proc = subprocess.run(
         ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
