@@ -586,7 +586,8 @@ remove_servers() {
     local table chain
     for table in nat filter; do
       for chain in $(iptables -t "$table" -S 2>/dev/null | sed -n 's/^-N \(NETAVARK[^ ]*\)$/\1/p'); do
-        iptables -t "$table" -S 2>/dev/null | grep -e "-j $chain\( \|$\)" | grep '^-A' |
+        # No jump to the chain is no error (grep exits 1; pipefail and set -e would stop here).
+        { iptables -t "$table" -S 2>/dev/null | grep -e "-j $chain\( \|$\)" | grep '^-A' || true; } |
           sed 's/^-A/-D/' | while read -r rule; do
             # the rule as iptables -S prints it, quotes included (comments)
             eval "iptables -t $table $rule" 2>/dev/null || true
