@@ -4,8 +4,15 @@ import json
 import subprocess
 
 from ansible_collections.q8s.cluster.plugins.callback.phase_report import layer_of, progress_end, progress_start, render_table, summarise
+from inventory_cases import ROOT
 from inventory_cases import env as ansible_env
-from inventory_cases import run
+
+
+def run_with_report(playbook, report_dir, hosts="localhost,", cwd=ROOT):
+    """ansible-playbook on a local play, the phase_report callback writing to report_dir."""
+    environ = dict(ansible_env(), ANSIBLE_CALLBACKS_ENABLED="q8s.cluster.phase_report", Q8S_REPORT_DIR=str(report_dir))
+    cmd = ["ansible-playbook", "-i", hosts, "-c", "local", str(playbook)]
+    return subprocess.run(cmd, cwd=cwd, env=environ, capture_output=True, text=True, check=False)
 
 
 def test_summarise_and_table():
@@ -38,19 +45,7 @@ def test_report_from_a_real_run(tmp_path):
         "- name: Stage two guest boot\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
         "    - name: Fail on purpose\n      ansible.builtin.fail:\n        msg: boom\n"
     )
-    proc = run(
-        [
-            "env",
-            "ANSIBLE_CALLBACKS_ENABLED=q8s.cluster.phase_report",
-            "Q8S_REPORT_DIR=%s" % tmp_path,
-            "ansible-playbook",
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            str(playbook),
-        ]
-    )
+    proc = run_with_report(playbook, tmp_path)
     assert proc.returncode != 0
     assert "Q8S STAGES" in proc.stdout
     assert "FAILED localhost: layer guest, stage 'Stage two guest boot', task 'Fail on purpose'" in proc.stdout
@@ -107,19 +102,7 @@ def test_rescued_failures_are_not_reported_and_evidence_is_named(tmp_path):
     playbook = tmp_path / "play.yml"
     playbook.write_text(RESCUED_THEN_EVIDENCE)
     report = tmp_path / "report"
-    proc = run(
-        [
-            "env",
-            "ANSIBLE_CALLBACKS_ENABLED=q8s.cluster.phase_report",
-            "Q8S_REPORT_DIR=%s" % report,
-            "ansible-playbook",
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            str(playbook),
-        ]
-    )
+    proc = run_with_report(playbook, report)
     assert proc.returncode != 0, proc.stdout
     lines = [line for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
     assert len(lines) == 1, proc.stdout
@@ -173,19 +156,7 @@ def test_progress_while_the_run_goes_on(tmp_path):
     timing.json already holds the stages before the running one."""
     playbook = tmp_path / "play.yml"
     playbook.write_text(PROGRESS)
-    proc = run(
-        [
-            "env",
-            "ANSIBLE_CALLBACKS_ENABLED=q8s.cluster.phase_report",
-            "Q8S_REPORT_DIR=%s" % tmp_path,
-            "ansible-playbook",
-            "-i",
-            "a,b,",
-            "-c",
-            "local",
-            str(playbook),
-        ]
-    )
+    proc = run_with_report(playbook, tmp_path, hosts="a,b,")
     lines = [line for line in proc.stdout.splitlines() if line.startswith("q8s stage ")]
     assert [line.split(":")[0] for line in lines] == [
         "q8s stage 1 of 3 started",
@@ -213,10 +184,7 @@ def test_report_dir_is_absolute_for_the_runs_own_tasks(tmp_path):
         "    - name: Where the report dir is\n      ansible.builtin.debug:\n"
         "        msg: \"dir={{ lookup('ansible.builtin.env', 'Q8S_REPORT_DIR') }}\"\n"
     )
-    env = dict(ansible_env(), ANSIBLE_CALLBACKS_ENABLED="q8s.cluster.phase_report", Q8S_REPORT_DIR="reports")
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-    )
+    proc = run_with_report(playbook, "reports", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "dir=%s" % (tmp_path / "reports") in proc.stdout, proc.stdout
     assert (tmp_path / "reports" / "timing.json").exists()
