@@ -233,6 +233,95 @@ def required_sources(settings):
     return out
 
 
+# Label values as the API server accepts them: at most 63 characters of
+# [A-Za-z0-9._-], beginning and ending with an alphanumeric character.
+_LABEL_VALUE_BAD = re.compile(r"[^A-Za-z0-9._-]")
+_LABEL_VALUE_EDGES = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
+# Label keys a kubelet may not set on its own node (NodeRestriction), except
+# those under kubelet.kubernetes.io and node.kubernetes.io.
+_KUBELET_FORBIDDEN = re.compile(r"^([^/]*\.)?(kubernetes\.io|k8s\.io)/")
+_KUBELET_ALLOWED = re.compile(r"^(kubelet|node)\.kubernetes\.io/")
+
+
+def label_value(value):
+    """``value`` as a valid label value: invalid characters become ``_``, no
+    non-alphanumeric character at either end, at most 63 characters."""
+    text = _LABEL_VALUE_EDGES.sub("", _LABEL_VALUE_BAD.sub("_", str(value)))
+    return _LABEL_VALUE_EDGES.sub("", text[:63])
+
+
+def worker_labels(prefix, vm_type_spec=None, vm_type=None, extended_resources=None, *overrides):
+    """The labels of an emulated worker, later sources winning: q8s's own
+    (``<prefix>/emulated``, ``architecture``, ``cpu-model``, ``vm-type``), one
+    ``<prefix>/extended-resource-<domain>-<name>`` per extended resource, then
+    each mapping of ``overrides`` in order (the spec's labels, extra labels).
+    Every value is made a valid label value (``label_value``)."""
+    spec = vm_type_spec or {}
+    labels = {
+        prefix + "/emulated": "true",
+        prefix + "/architecture": spec.get("architecture", "unknown"),
+        prefix + "/cpu-model": spec.get("cpu_model", "unknown"),
+        prefix + "/vm-type": "unknown" if vm_type is None else vm_type,
+    }
+    for key, value in (extended_resources or {}).items():
+        labels[prefix + "/extended-resource-" + str(key).replace("/", "-")] = value
+    for extra in overrides:
+        labels.update(extra or {})
+    return dict((key, label_value(value)) for key, value in labels.items())
+
+
+def kubelet_labels(labels):
+    """``key=value`` strings, sorted by key, of the labels a kubelet may set on
+    its own node (``--node-labels``); the control plane sets the others."""
+    return ["%s=%s" % (key, labels[key]) for key in sorted(labels) if not _KUBELET_FORBIDDEN.match(key) or _KUBELET_ALLOWED.match(key)]
+
+
+def taint_strings(taints, gate_taint=None):
+    """Taints as ``key[=value]:Effect`` strings (NoSchedule when no effect is
+    given; a string passes as it is), then ``<gate_taint>=true:NoExecute``
+    when a gate taint is given."""
+    out = []
+    for taint in taints or []:
+        if isinstance(taint, dict):
+            value = taint.get("value")
+            value = "" if value is None else str(value)
+            out.append("%s%s:%s" % (taint["key"], ("=" + value) if value else "", taint.get("effect", "NoSchedule")))
+        else:
+            out.append(str(taint))
+    if gate_taint:
+        out.append("%s=true:NoExecute" % gate_taint)
+    return out
+
+
+def not_ready_nodes(lines, expected, gate_taint, endpoint):
+    """One line per node of ``expected`` that is not Ready, naming the layer
+    that failed. ``lines`` are ``kubectl get nodes`` rows of tab-separated
+    name, Ready status, taint keys (space-separated) and Ready message."""
+    rows = {}
+    for line in lines or []:
+        fields = (str(line) + "\t\t\t").split("\t")
+        rows[fields[0]] = {"ready": fields[1], "taints": fields[2].split(), "message": fields[3]}
+    out = []
+    for node in expected or []:
+        row = rows.get(node)
+        if row is None:
+            out.append(
+                "%s: never registered (layer: join: kubeadm join or kubelet on the node, or its path to the API server "
+                "%s through NAT on its QEMU host)" % (node, endpoint)
+            )
+        elif row["ready"] == "True":
+            continue
+        elif gate_taint in row["taints"]:
+            out.append(
+                "%s: registered but still gated (layer: q8s network step: Flannel public-ip annotations not set, taint %s not removed)" % (node, gate_taint)
+            )
+        elif re.search("network|cni", row["message"], re.IGNORECASE):
+            out.append("%s: NotReady (layer: CNI/Flannel: %s)" % (node, row["message"]))
+        else:
+            out.append("%s: NotReady (layer: kubelet or container runtime: %s)" % (node, row["message"] or "no Ready condition"))
+    return out
+
+
 class FilterModule(object):
     """q8s Kubernetes filters."""
 
@@ -246,4 +335,9 @@ class FilterModule(object):
             "flannel_mtu": flannel_mtu,
             "api_lb_enabled": api_lb_enabled,
             "required_sources": required_sources,
+            "label_value": label_value,
+            "worker_labels": worker_labels,
+            "kubelet_labels": kubelet_labels,
+            "taint_strings": taint_strings,
+            "not_ready_nodes": not_ready_nodes,
         }

@@ -147,3 +147,87 @@ def test_required_sources_only_for_architectures_in_use():
     assert [s["where"] for s in got].count("controller") == 0
     got = k.required_sources(dict(SETTINGS, architectures=["x86_64"]))
     assert [s["url"] for s in got if s["where"] == "controller"] == ["https://cloud.debian.org/x.qcow2"]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("edge zone #1", "edge_zone__1"),
+        ("--ab c!!", "ab_c"),
+        (True, "True"),
+        (2, "2"),
+        ("", ""),
+        ("a" * 70, "a" * 63),
+        ("a" * 62 + "-b", "a" * 62),  # cut at 63, then no '-' at the end
+        ("ü", ""),
+    ],
+)
+def test_label_value_is_valid(value, expected):
+    assert k.label_value(value) == expected
+
+
+def test_worker_labels_order_and_sanitising():
+    spec = {"architecture": "aarch64", "cpu_model": "cortex-a57", "labels": {}}
+    labels = k.worker_labels("q8s.io", spec, "arm-small", {"example.com/gpu": 2}, {"team": "a b", "q8s.io/vm-type": "mine"}, {"team": "c"})
+    assert labels == {
+        "q8s.io/emulated": "true",
+        "q8s.io/architecture": "aarch64",
+        "q8s.io/cpu-model": "cortex-a57",
+        "q8s.io/vm-type": "mine",  # the spec's labels win over q8s's own
+        "q8s.io/extended-resource-example.com-gpu": "2",
+        "team": "c",  # extra labels win over the spec's
+    }
+    assert k.worker_labels("p", None, None) == {
+        "p/emulated": "true",
+        "p/architecture": "unknown",
+        "p/cpu-model": "unknown",
+        "p/vm-type": "unknown",
+    }
+
+
+def test_kubelet_labels_leave_restricted_keys_to_the_control_plane():
+    labels = {
+        "q8s.io/emulated": "true",
+        "kubernetes.io/hostname": "h",
+        "x.k8s.io/a": "b",
+        "foo.kubernetes.io/bar": "z",
+        "node.kubernetes.io/zone": "edge",
+        "kubelet.kubernetes.io/x": "y",
+        "team": "a",
+    }
+    assert k.kubelet_labels(labels) == [
+        "kubelet.kubernetes.io/x=y",
+        "node.kubernetes.io/zone=edge",
+        "q8s.io/emulated=true",
+        "team=a",
+    ]
+
+
+def test_taint_strings():
+    taints = [{"key": "a", "value": "b", "effect": "NoExecute"}, {"key": "c"}, "d=e:NoSchedule", {"key": "f", "value": ""}]
+    assert k.taint_strings(taints) == ["a=b:NoExecute", "c:NoSchedule", "d=e:NoSchedule", "f:NoSchedule"]
+    assert k.taint_strings([], "q8s.io/flannel-pending") == ["q8s.io/flannel-pending=true:NoExecute"]
+    assert k.taint_strings(None) == []
+
+
+def test_not_ready_nodes_names_the_layer():
+    gate = "q8s.io/flannel-pending"
+    rows = [
+        "cp\tTrue\t\tkubelet is posting ready status",
+        "gated\tFalse\t%s node.kubernetes.io/not-ready\tcontainer runtime network not ready" % gate,
+        "cni\tFalse\tnode.kubernetes.io/not-ready\tcontainer runtime network not ready: NetworkReady=false",
+        "kubelet\tUnknown\t\tKubelet stopped posting node status.",
+        "bare",  # a row without the other fields
+        "prefix\tFalse\t%s-other\t" % gate,  # a different taint key is not the gate
+    ]
+    lines = k.not_ready_nodes(rows, ["cp", "gated", "cni", "kubelet", "bare", "prefix", "missing"], gate, "10.0.0.10:6443")
+    assert lines == [
+        "gated: registered but still gated (layer: q8s network step: Flannel public-ip annotations not set, taint %s not removed)" % gate,
+        "cni: NotReady (layer: CNI/Flannel: container runtime network not ready: NetworkReady=false)",
+        "kubelet: NotReady (layer: kubelet or container runtime: Kubelet stopped posting node status.)",
+        "bare: NotReady (layer: kubelet or container runtime: no Ready condition)",
+        "prefix: NotReady (layer: kubelet or container runtime: no Ready condition)",
+        "missing: never registered (layer: join: kubeadm join or kubelet on the node, or its path to the API server "
+        "10.0.0.10:6443 through NAT on its QEMU host)",
+    ]
+    assert not k.not_ready_nodes(rows[:1], ["cp"], gate, "e")
