@@ -26,8 +26,13 @@ def verify_kubernetes(nodes, expected, gate_taint="q8s.io/flannel-pending"):
 
 
 def verify_workload(results, architectures):
-    """Mismatch records of the per-architecture pods."""
+    """Mismatch records of the per-architecture pods (see q8s_verify.check_workload)."""
     return q8s_verify.check_workload(results, architectures)
+
+
+def verify_workload_pods(architectures):
+    """The pods to run, one per architecture (see q8s_verify.workload_pods)."""
+    return q8s_verify.workload_pods(architectures)
 
 
 def verify_lines(mismatches):
@@ -59,6 +64,7 @@ class FilterModule(object):
             "verify_guest": verify_guest,
             "verify_kubernetes": verify_kubernetes,
             "verify_workload": verify_workload,
+            "verify_workload_pods": verify_workload_pods,
             "verify_lines": verify_lines,
             "verify_observed": verify_observed,
         }

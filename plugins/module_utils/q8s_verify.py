@@ -352,14 +352,67 @@ def check_kubernetes(nodes, expected, gate_taint="q8s.io/flannel-pending"):
     return out
 
 
+# verify.yml's workload pods (q8s_verify_workload): one per architecture of the spec,
+# named after the architecture's Kubernetes name (q8s_models.KUBERNETES_ARCH, the one
+# home of that mapping), pinned to it by nodeSelector kubernetes.io/arch and tolerating
+# every taint (a vm type's taints must not keep the check off its nodes).
+WORKLOAD_POD_PREFIX = "q8s-verify-"
+
+
+def workload_pods(architectures):
+    """One pod per architecture: [{architecture, goarch, pod, uname, overrides}], sorted by
+    pod name; ``overrides`` is the JSON for ``kubectl run --overrides``. An architecture the
+    spec does not know raises ValueError."""
+    out = {}
+    for value in architectures or []:
+        arch = models.canonical_architecture(value)
+        if arch is None:
+            raise ValueError("unknown architecture %r (known: %s)" % (value, ", ".join(models.ARCHITECTURES)))
+        goarch = models.KUBERNETES_ARCH[arch]
+        overrides = {"spec": {"nodeSelector": {"kubernetes.io/arch": goarch}, "tolerations": [{"operator": "Exists"}]}}
+        out[goarch] = {
+            "architecture": arch,
+            "goarch": goarch,
+            "pod": WORKLOAD_POD_PREFIX + goarch,
+            "uname": UNAME[arch],
+            "overrides": json.dumps(overrides, sort_keys=True),
+        }
+    return [out[key] for key in sorted(out)]
+
+
+def _pod_state(pod):
+    """Why a pod printed nothing, from its object: its phase and the scheduler's or the
+    container's reason."""
+    status = (pod or {}).get("status") or {}
+    if not pod:
+        return "no pod object"
+    text = "pod %s" % (status.get("phase") or "without phase")
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") != "True":
+            return "%s, not scheduled: %s" % (text, cond.get("message") or cond.get("reason") or "no reason given")
+    for container in status.get("containerStatuses") or []:
+        for state in ("waiting", "terminated"):
+            detail = (container.get("state") or {}).get(state)
+            if detail:
+                return "%s, container %s: %s" % (text, state, detail.get("message") or detail.get("reason") or "")
+    return text
+
+
 def check_workload(results, architectures):
-    """Mismatches of the per-architecture pods: ``results`` {arch: uname -m the pod printed
-    or None}; ``architectures`` the spec's architectures."""
+    """Mismatches of the per-architecture pods. ``results``: {goarch: {"pod": the pod object
+    (``kubectl get pod -o json``, parsed, or None), "log": what it printed (or None)}};
+    ``architectures`` the spec's architectures. A mismatch names the node the pod ran on
+    (or the pod, when it was not scheduled)."""
     out = []
-    for arch in sorted(architectures):
-        got = (results or {}).get(arch)
-        if got != UNAME[arch]:
-            _mismatch(out, "pod-%s" % arch, "kubernetes", "workload uname -m", UNAME[arch], got)
+    for want in workload_pods(architectures):
+        result = (results or {}).get(want["goarch"]) or {}
+        pod = result.get("pod") or {}
+        printed = (result.get("log") or "").strip() or None
+        if printed == want["uname"]:
+            continue
+        node = (pod.get("spec") or {}).get("nodeName") or "pod %s" % want["pod"]
+        field = "workload uname -m (nodeSelector kubernetes.io/arch=%s)" % want["goarch"]
+        _mismatch(out, node, "kubernetes", field, want["uname"], printed or "nothing printed (%s)" % _pod_state(pod))
     return out
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.q8s.cluster.plugins.filter import q8s_verify as filters
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_verify as v
 
 FIXTURES = Path(__file__).parent / "fixtures" / "verify"
@@ -164,9 +165,79 @@ def test_kubernetes_mismatches_name_node_and_field():
     assert fields(v.check_kubernetes(nodes_json(), spec)) == [("demo--x86-small-1", "kubernetes", "capacity example.com/fpga")]
 
 
+# Kubernetes' architecture names (GOARCH, the kubernetes.io/arch label) of the platforms
+# Kubernetes builds its node binaries and images for.
+GOARCH_NAMES = {"amd64", "arm64", "ppc64le", "s390x", "riscv64"}
+
+
+def test_every_spec_architecture_has_one_kubernetes_name():
+    """q8s_models.KUBERNETES_ARCH is the one home of the mapping: every architecture the spec
+    accepts has a name there, each a GOARCH name, no two alike (riscv64 has one as soon as
+    the spec accepts it)."""
+    assert set(models.KUBERNETES_ARCH) == set(models.ARCHITECTURES)
+    assert set(models.KUBERNETES_ARCH.values()) <= GOARCH_NAMES
+    assert len(set(models.KUBERNETES_ARCH.values())) == len(models.KUBERNETES_ARCH)
+
+
+@pytest.mark.parametrize(
+    "spelling, goarch, uname",
+    [
+        ("x86_64", "amd64", "x86_64"),
+        ("amd64", "amd64", "x86_64"),
+        ("aarch64", "arm64", "aarch64"),
+        ("arm_64", "arm64", "aarch64"),
+        ("ppc64le", "ppc64le", "ppc64le"),
+        ("ppc64el", "ppc64le", "ppc64le"),
+        ("s390x", "s390x", "s390x"),
+    ],
+)
+def test_workload_pod_per_architecture(spelling, goarch, uname):
+    (pod,) = v.workload_pods([spelling])
+    assert (pod["goarch"], pod["pod"], pod["uname"]) == (goarch, "q8s-verify-" + goarch, uname)
+    overrides = json.loads(pod["overrides"])["spec"]
+    assert overrides["nodeSelector"] == {"kubernetes.io/arch": goarch}
+    assert overrides["tolerations"] == [{"operator": "Exists"}]
+
+
+def test_workload_pods_one_per_architecture_and_unknown_ones_refused():
+    pods = v.workload_pods(["x86_64", "aarch64", "x86_64", "s390x", "ppc64le"])
+    assert [p["goarch"] for p in pods] == ["amd64", "arm64", "ppc64le", "s390x"]
+    with pytest.raises(ValueError, match="riscv64"):
+        v.workload_pods(["riscv64"])
+
+
+def ran(node, printed):
+    return {"pod": {"spec": {"nodeName": node}, "status": {"phase": "Succeeded"}}, "log": printed + "\n"}
+
+
 def test_workload_pods():
-    assert v.check_workload({"x86_64": "x86_64", "aarch64": "aarch64"}, ["x86_64", "aarch64"]) == []
-    assert fields(v.check_workload({"x86_64": "x86_64", "aarch64": None}, ["x86_64", "aarch64"])) == [("pod-aarch64", "kubernetes", "workload uname -m")]
+    arches = ["x86_64", "aarch64", "ppc64le", "s390x"]
+    results = {"amd64": ran("x", "x86_64"), "arm64": ran("a", "aarch64"), "ppc64le": ran("p", "ppc64le"), "s390x": ran("z", "s390x")}
+    assert v.check_workload(results, arches) == []
+    results["s390x"] = ran("z", "x86_64")
+    results["arm64"] = {"pod": None, "log": None}
+    results["ppc64le"] = {
+        "pod": {
+            "spec": {},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "message": "0/3 nodes are available"}]},
+        },
+        "log": None,
+    }
+    found = v.check_workload(results, arches)
+    assert fields(found) == [
+        ("pod q8s-verify-arm64", "kubernetes", "workload uname -m (nodeSelector kubernetes.io/arch=arm64)"),
+        ("pod q8s-verify-ppc64le", "kubernetes", "workload uname -m (nodeSelector kubernetes.io/arch=ppc64le)"),
+        ("z", "kubernetes", "workload uname -m (nodeSelector kubernetes.io/arch=s390x)"),
+    ]
+    assert [m["observed"] for m in found] == [
+        "nothing printed (no pod object)",
+        "nothing printed (pod Pending, not scheduled: 0/3 nodes are available)",
+        "x86_64",
+    ]
+    del results["amd64"]
+    assert fields(v.check_workload(results, ["x86_64"])) == [
+        ("pod q8s-verify-amd64", "kubernetes", "workload uname -m (nodeSelector kubernetes.io/arch=amd64)")
+    ]
 
 
 def test_filters_wrap_the_decisions():
@@ -183,6 +254,7 @@ def test_filters_wrap_the_decisions():
         "verify_guest",
         "verify_kubernetes",
         "verify_workload",
+        "verify_workload_pods",
         "verify_lines",
         "verify_observed",
     }

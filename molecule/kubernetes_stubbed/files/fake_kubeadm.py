@@ -283,10 +283,32 @@ def start_kubelet(name, rules, effects, extra_taints, extra_labels):
     return labels, taints
 
 
+# GOARCH of the kubelet binary for the machine's `uname -m` (kubelet labels its node
+# kubernetes.io/arch with it).
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+
+
+def machine():
+    """What the kubelet finds on its machine: `uname -m`, CPUs and MemTotal (cadvisor).
+    <root>/etc/fake-k8s/machine.json stands in for an emulated guest's hardware
+    ({"uname_m", "cpu", "memory_kb"}, any of them); the rest is this machine's."""
+    out = {}
+    if os.path.exists(path("/etc/fake-k8s/machine.json")):
+        with open(path("/etc/fake-k8s/machine.json")) as f:
+            out = json.load(f)
+    if "memory_kb" not in out:
+        with open("/proc/meminfo") as f:
+            out["memory_kb"] = int(re.search(r"^MemTotal:\s+(\d+) kB", f.read(), re.M).group(1))
+    out.setdefault("uname_m", os.uname().machine)
+    out.setdefault("cpu", os.cpu_count())
+    out["goarch"] = GOARCH[out["uname_m"]]
+    return out
+
+
 def register(name, taints, labels):
     os.makedirs(os.path.join(STATE, "joined"), exist_ok=True)
     with open(os.path.join(STATE, "joined", name), "w") as f:
-        json.dump({"taints": taints, "labels": labels}, f)
+        json.dump({"taints": taints, "labels": labels, "machine": machine()}, f)
 
 
 def kubelet_extra(node_registration, flag):

@@ -12,7 +12,16 @@ fake_kubeadm.py. Like the real API server and kubectl:
   deleted and registered again gets another /24 (kube-controller-manager's
   range allocator);
 * removing a taint the node does not have exits 1 ("not found"); an invalid
-  taint effect is refused; `wait` and `patch --subresource=status` exist.
+  taint effect is refused; `wait` and `patch --subresource=status` exist;
+* a node carries what its kubelet reports: the labels kubernetes.io/arch, os and
+  hostname, capacity cpu and memory of its machine (fake kubeadm records it at
+  registration), a Ready condition (`get nodes -o json`, `get node -o json`);
+* `run` (uname -m only) schedules a pod as kube-scheduler does: a node that
+  matches its nodeSelector and whose NoSchedule/NoExecute taints it tolerates,
+  else Pending with the scheduler's reasons; on a Ready node it prints the
+  machine's `uname -m`, on a NotReady one it never starts; `wait
+  --for=jsonpath={.status.phase}=...`, `logs`, `get pod -o json` and
+  `delete pod` behave accordingly.
 """
 
 import fcntl
@@ -59,13 +68,40 @@ def load(name, cluster):
         return None
     with open(os.path.join(STATE, "joined", name)) as f:
         reg = json.load(f)
+    machine = reg.get("machine") or {"goarch": "amd64", "cpu": 2, "memory_kb": 2 * 1024 * 1024}
+    # kubelet's own labels, then its --node-labels
+    labels = dict({"kubernetes.io/arch": machine["goarch"], "kubernetes.io/os": "linux", "kubernetes.io/hostname": name}, **reg["labels"])
+    capacity = {"cpu": str(machine["cpu"]), "memory": "%dKi" % machine["memory_kb"], "pods": "110"}
     node = {
-        "metadata": {"name": name, "annotations": {}, "labels": reg["labels"]},
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "annotations": {}, "labels": labels},
         "spec": {"taints": reg["taints"], "podCIDR": allocate_cidr(cluster)},
-        "status": {"capacity": {"cpu": "2", "pods": "110"}, "allocatable": {"cpu": "2", "pods": "110"}},
+        "status": {
+            "capacity": capacity,
+            "allocatable": dict(capacity),
+            "nodeInfo": {"architecture": machine["goarch"], "operatingSystem": "linux"},
+        },
     }
     save(node)
     return node
+
+
+def shown(node):
+    """The node as the API server shows it: with its Ready condition."""
+    out = json.loads(json.dumps(node))
+    if ready(node):
+        cond = {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}
+    else:
+        cond = {
+            "type": "Ready",
+            "status": "False",
+            "reason": "KubeletNotReady",
+            "message": "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+            "message:Network plugin returns error: cni plugin not initialized",
+        }
+    out["status"]["conditions"] = [cond]
+    return out
 
 
 def save(node):
@@ -116,6 +152,111 @@ def taint(rest, cluster):
     print("node/%s tainted" % rest[1])
 
 
+def tolerates(tolerations, taint):
+    for tol in tolerations:
+        if tol.get("effect") and tol["effect"] != taint["effect"]:
+            continue
+        if tol.get("operator") == "Exists" and (not tol.get("key") or tol["key"] == taint["key"]):
+            return True
+        if tol.get("key") == taint["key"] and tol.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def schedule(pod, cluster):
+    """kube-scheduler's filters that matter here: nodeSelector and taints (a NotReady node
+    carries node.kubernetes.io/not-ready). Returns (node name or None, reasons)."""
+    selector = pod["spec"].get("nodeSelector") or {}
+    fits, reasons = [], {}
+    for name in registered():
+        node = load(name, cluster)
+        taints = [t for t in node["spec"]["taints"] if t["effect"] in ("NoSchedule", "NoExecute")]
+        if not ready(node):
+            taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
+        bad = [t for t in taints if not tolerates(pod["spec"].get("tolerations") or [], t)]
+        if any(node["metadata"]["labels"].get(k) != v for k, v in selector.items()):
+            why = "node(s) didn't match Pod's node affinity/selector"
+        elif bad:
+            why = "node(s) had untolerated taint {%s: %s}" % (bad[0]["key"], bad[0].get("value", ""))
+        else:
+            fits.append((not ready(node), name))
+            continue
+        reasons[why] = reasons.get(why, 0) + 1
+    if fits:
+        return sorted(fits)[0][1], ""
+    total = sum(reasons.values())
+    return None, "0/%d nodes are available: %s." % (total, ", ".join("%d %s" % (n, why) for why, n in sorted(reasons.items())))
+
+
+def pod_path(name):
+    return os.path.join(STATE, "pods", name + ".json")
+
+
+def load_pod(name):
+    if not os.path.exists(pod_path(name)):
+        raise Fail('Error from server (NotFound): pods "%s" not found' % name)
+    with open(pod_path(name)) as f:
+        return json.load(f)
+
+
+def run_pod(args, cluster):
+    name = args[1]
+    if os.path.exists(pod_path(name)):
+        raise Fail('Error from server (AlreadyExists): pods "%s" already exists' % name)
+    command = args[args.index("--") + 1 :] if "--" in args else []
+    if command != ["uname", "-m"] or "--command" not in args:
+        raise Fail("fake kubectl: only `run NAME --image=... --command -- uname -m` is modelled")
+    image = [a.split("=", 1)[1] for a in args if a.startswith("--image=")]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"containers": [{"name": name, "image": image[0] if image else "", "command": command}], "restartPolicy": "Never"},
+    }
+    for override in [a.split("=", 1)[1] for a in args if a.startswith("--overrides=")]:
+        pod["spec"].update(json.loads(override).get("spec", {}))
+    node_name, why = schedule(pod, cluster)
+    if node_name is None:
+        pod["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": why}]}
+    else:
+        pod["spec"]["nodeName"] = node_name
+        node = load(node_name, cluster)
+        if ready(node):
+            with open(os.path.join(STATE, "joined", node_name)) as f:
+                uname = (json.load(f).get("machine") or {}).get("uname_m", "x86_64")
+            pod["fake_log"] = uname + "\n"
+            state = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+            pod["status"] = {"phase": "Succeeded"}
+        else:
+            state = {"waiting": {"reason": "ContainerCreating"}}
+            pod["status"] = {"phase": "Pending"}
+        pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
+        pod["status"]["containerStatuses"] = [{"name": name, "state": state}]
+    os.makedirs(os.path.join(STATE, "pods"), exist_ok=True)
+    with open(pod_path(name), "w") as f:
+        json.dump(pod, f)
+    print("pod/%s created" % name)
+
+
+def pod_logs(name):
+    pod = load_pod(name)
+    if "nodeName" not in pod["spec"]:
+        raise Fail("Error from server (BadRequest): pod %s does not have a host assigned" % name)
+    if "fake_log" not in pod:
+        raise Fail('Error from server (BadRequest): container "%s" in pod "%s" is waiting to start: ContainerCreating' % (name, name))
+    sys.stdout.write(pod["fake_log"])
+
+
+def wait_pod(args):
+    name = [a for a in args if a.startswith("pod/")][0][4:]
+    want = [a for a in args if a.startswith("--for=jsonpath={.status.phase}=")]
+    if not want:
+        raise Fail("fake kubectl: only pods' --for=jsonpath={.status.phase}=PHASE is modelled")
+    if load_pod(name)["status"]["phase"] != want[0].rsplit("=", 1)[1]:
+        raise Fail("error: timed out waiting for the condition on pods/%s" % name)
+    print("pod/%s condition met" % name)
+
+
 def patch(args, cluster):
     name = args[2]
     node = need_node(name, cluster)
@@ -163,7 +304,26 @@ def main(argv):
             )
         )
     elif args[:2] == ["get", "node"]:
-        print(json.dumps(need_node(args[2], cluster)))
+        print(json.dumps(shown(need_node(args[2], cluster))))
+    elif args[:2] == ["get", "nodes"] and args[2:] == ["-o", "json"]:
+        items = [shown(load(name, cluster)) for name in registered()]
+        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}, indent=4))
+    elif args[:2] == ["get", "pod"] and args[3:] == ["-o", "json"]:
+        pod = load_pod(args[2])
+        pod.pop("fake_log", None)
+        print(json.dumps(pod, indent=4))
+    elif args[0] == "run":
+        run_pod(args, cluster)
+    elif args[0] == "logs":
+        pod_logs(args[1])
+    elif args[0] == "wait" and any(a.startswith("pod/") for a in args):
+        wait_pod(args)
+    elif args[:2] == ["delete", "pod"]:
+        if os.path.exists(pod_path(args[2])):
+            os.remove(pod_path(args[2]))
+            print('pod "%s" deleted' % args[2])
+        elif "--ignore-not-found" not in args:
+            raise Fail('Error from server (NotFound): pods "%s" not found' % args[2])
     elif args[:2] == ["get", "nodes"]:
         for name in registered():
             node = load(name, cluster)
@@ -174,6 +334,9 @@ def main(argv):
         node = need_node(rest[1], cluster)
         field = "annotations" if args[0] == "annotate" else "labels"
         for kv in rest[2:]:
+            if kv.endswith("-") and "=" not in kv:  # key- removes it
+                node["metadata"][field].pop(kv[:-1], None)
+                continue
             k, v = kv.split("=", 1)
             if k in node["metadata"][field] and node["metadata"][field][k] != v and "--overwrite" not in args:
                 raise Fail("error: '%s' already has a value (%s), and --overwrite is false" % (k, node["metadata"][field][k]))
