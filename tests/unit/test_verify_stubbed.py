@@ -150,7 +150,7 @@ def cluster(tmp_path_factory):
     (bindir / "kubectl").write_text('#!/bin/sh\nexec "%s" "%s" "$@"\n' % (sys.executable, FILES / "fake_kubectl.py"))
     (bindir / "kubectl").chmod(0o755)
 
-    def verify():
+    def verify(*extra, local=True):
         env = dict(
             os.environ,
             PATH="%s:%s:%s" % (bindir, VENV_BIN, os.environ["PATH"]),
@@ -159,9 +159,10 @@ def cluster(tmp_path_factory):
             ANSIBLE_NOCOLOR="1",
             Q8S_REPORT_DIR=str(tmp / "logs"),
         )
-        argv = [str(VENV_BIN / "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % spec_file, "--tags", "kubernetes"]
-        argv += ["-e", "q8s_verify_workload=true", "-e", "q8s_kubernetes_skip_binaries=false", "-e", "ansible_connection=local"]
-        argv += ["-e", "ansible_become=false", "-e", "ansible_python_interpreter=%s" % sys.executable]
+        argv = [str(VENV_BIN / "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % spec_file]
+        argv += list(extra or ("--tags", "kubernetes", "-e", "q8s_verify_workload=true", "-e", "q8s_kubernetes_skip_binaries=false"))
+        if local:
+            argv += ["-e", "ansible_connection=local", "-e", "ansible_become=false", "-e", "ansible_python_interpreter=%s" % sys.executable]
         return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
 
     return {"cp": cp, "shared": shared, "verify": verify}
@@ -234,3 +235,12 @@ def test_verify_names_node_layer_and_field_of_each_mismatch(cluster):
         "MISMATCH stub--z-1: layer kubernetes, field workload uname -m (nodeSelector kubernetes.io/arch=s390x): expected s390x, observed x86_64" in proc.stdout
     )
     assert "expected ppc64le, observed nothing printed (pod Pending, container waiting: ContainerCreating)" in proc.stdout
+
+
+def test_verify_without_kubernetes_still_fails_on_mismatches(cluster, tmp_path):
+    """--skip-tags kubernetes (the local suite's way) must not skip the failing task: the
+    guests of this spec do not exist (no addresses), so every one is a mismatch."""
+    proc = cluster["verify"]("--skip-tags", "kubernetes", "-e", "q8s_verify_report_dir=%s" % tmp_path, local=False)
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert [node for node, layer, field in mismatches(proc.stdout) if (layer, field) == ("guest", "ssh")] == sorted(WORKERS), proc.stdout[-4000:]
+    assert json.loads((tmp_path / "report.json").read_text())["kubernetes"] == "skipped"
