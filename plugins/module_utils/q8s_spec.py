@@ -137,7 +137,12 @@ NETWORK_MAXIMA = {"latency_ms": 10000, "jitter_ms": 10000, "loss_percent": 100, 
 MAX_EXTENDED_RESOURCE = 1000000
 # The node label q8s adds per extended resource: LABEL_PREFIX + "<prefix>-<name>" (63 characters at most).
 EXTENDED_RESOURCE_LABEL = "q8s.io/extended-resource-"
-IMAGE_FIELDS = ("source", "checksum")
+IMAGE_FILE_FIELDS = ("source", "checksum")
+# A guest image's optional direct kernel boot: its own kernel and initrd (source and
+# checksum each), the command line (root=..., without console=) and whether it carries
+# q8s-firstboot (tests/testbed/build-images.sh's images and golden images do).
+IMAGE_BOOT_FIELDS = ("kernel", "initrd", "cmdline", "firstboot")
+IMAGE_FIELDS = IMAGE_FILE_FIELDS + IMAGE_BOOT_FIELDS
 TAINT_FIELDS = ("key", "value", "effect")
 PROVIDERS = ("openstack", "local")
 ACCELERATORS = ("tcg", "kvm")
@@ -712,6 +717,87 @@ def _definition(checker, raw, vm_types, provider):
     return {"master_node_flavor": flavor, "number_additional_master_nodes": extra or 0, "worker": workers}
 
 
+def _image_file(checker, path, entry):
+    """The source and checksum of an image, kernel or initrd; None after an error."""
+    source = checker.string(path + ".source", entry.get("source", _MISSING), required=True)
+    checksum = checker.string(path + ".checksum", entry.get("checksum", _MISSING), required=True)
+    if checksum is not None:
+        algo, dummy, digest = checksum.partition(":")
+        if algo not in CHECKSUM_ALGORITHMS or not digest:
+            checker.error(
+                path + ".checksum",
+                checksum,
+                "is not '<algorithm>:<hex digest or URL of a SUMS file>'",
+                "write for example sha256:0123abcd... with one of %s" % ", ".join(CHECKSUM_ALGORITHMS),
+            )
+            checksum = None
+        elif "://" not in digest and (not _HEX.match(digest) or len(digest) != _HEX_LENGTH[algo]):
+            checker.error(
+                path + ".checksum",
+                checksum,
+                "is not a %s hex digest (%d hex digits)" % (algo, _HEX_LENGTH[algo]),
+                "copy the digest from the image's SUMS file",
+            )
+            checksum = None
+    if source is None or checksum is None:
+        return None
+    return {"source": source, "checksum": checksum}
+
+
+def _image_boot(checker, path, entry):
+    """The optional direct kernel boot of an image: {kernel, initrd, cmdline, firstboot}, {} or None after an error."""
+    given = [key for key in IMAGE_BOOT_FIELDS if key in entry]
+    if not given:
+        return {}
+    ok = True
+    out = {}
+    for key in ("kernel", "initrd"):
+        if key not in entry:
+            checker.error(
+                "%s.%s" % (path, key),
+                _MISSING,
+                "is required with %s" % ", ".join(given),
+                "give the image's kernel and initrd (source and checksum each) together with cmdline, or none of them",
+            )
+            ok = False
+            continue
+        data = checker.mapping("%s.%s" % (path, key), entry[key])
+        if data is None:
+            ok = False
+            continue
+        checker.unknown_keys("%s.%s" % (path, key), data, IMAGE_FILE_FIELDS)
+        out[key] = _image_file(checker, "%s.%s" % (path, key), data)
+        ok = ok and out[key] is not None
+    raw_cmdline = entry.get("cmdline", _MISSING)
+    cmdline = checker.string(path + ".cmdline", raw_cmdline, empty_ok=True)
+    if cmdline is None and raw_cmdline is not _MISSING and raw_cmdline is not None:
+        ok = False  # not a string: said above
+    elif cmdline is None or not re.search(r"(^|\s)root=\S", cmdline):
+        checker.error(
+            path + ".cmdline",
+            _MISSING if cmdline is None else cmdline,
+            "must name the root file system for a direct kernel boot",
+            "set it to the kernel command line without console=, for example root=LABEL=root ro",
+        )
+        ok = False
+    elif re.search(r"(^|\s)console=", cmdline):
+        checker.error(path + ".cmdline", cmdline, "must not set console= (q8s adds the serial console of the architecture)", "remove console=...")
+        ok = False
+    firstboot = entry.get("firstboot", False)
+    if not isinstance(firstboot, bool):
+        checker.error(
+            path + ".firstboot",
+            firstboot,
+            "must be true or false",
+            "write true when the image carries q8s-firstboot (tests/testbed/build-images.sh and golden images do), else false",
+        )
+        ok = False
+    if not ok:
+        return None
+    out.update(cmdline=cmdline, firstboot=firstboot)
+    return out
+
+
 def _guest_images(checker, raw):
     images = dict((arch, dict(v)) for arch, v in DEFAULT_GUEST_IMAGES.items())
     data = checker.mapping("guest_images", raw, required=False)
@@ -727,28 +813,11 @@ def _guest_images(checker, raw):
         if entry is None:
             continue
         checker.unknown_keys(path, entry, IMAGE_FIELDS)
-        source = checker.string(path + ".source", entry.get("source", _MISSING), required=True)
-        checksum = checker.string(path + ".checksum", entry.get("checksum", _MISSING), required=True)
-        if checksum is not None:
-            algo, dummy, digest = checksum.partition(":")
-            if algo not in CHECKSUM_ALGORITHMS or not digest:
-                checker.error(
-                    path + ".checksum",
-                    checksum,
-                    "is not '<algorithm>:<hex digest or URL of a SUMS file>'",
-                    "write for example sha256:0123abcd... with one of %s" % ", ".join(CHECKSUM_ALGORITHMS),
-                )
-                checksum = None
-            elif "://" not in digest and (not _HEX.match(digest) or len(digest) != _HEX_LENGTH[algo]):
-                checker.error(
-                    path + ".checksum",
-                    checksum,
-                    "is not a %s hex digest (%d hex digits)" % (algo, _HEX_LENGTH[algo]),
-                    "copy the digest from the image's SUMS file",
-                )
-                checksum = None
-        if source is not None and checksum is not None:
-            images[arch] = {"source": source, "checksum": checksum}
+        image = _image_file(checker, path, entry)
+        boot = _image_boot(checker, path, entry)
+        if image is not None and boot is not None:
+            image.update(boot)
+            images[arch] = image
     return images
 
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build the q8s test bed images, cached under /var/cache/q8s:
-#   guest images  Debian 12 (bookworm) amd64 / arm64 with cloud-init, qcow2
-#                 images/debian-12-<arch>.qcow2 (+ .sha256), symlinks to hashed files
+#   guest images  Debian 12 (bookworm) amd64 / arm64 with cloud-init and q8s-firstboot
+#                 (roles/emulated_worker/files, installed and enabled as golden images
+#                 have it), qcow2, and the image's kernel and initrd for a direct boot:
+#                 images/debian-12-<arch>.qcow2, .vmlinuz, .initrd (+ .sha256 each),
+#                 symlinks to hashed files. Boot them with root=LABEL=root.
 #   host images   podman images localhost/q8s-host:base (systemd, python3, iptables)
 #                 and localhost/q8s-host:virt (base + QEMU/libvirt preinstalled)
 # Every artefact is keyed by a hash of the shell functions and package lists that
@@ -13,6 +16,9 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 CACHE=${Q8S_CACHE:-/var/cache/q8s}
+# q8s-firstboot and its units: their one home is the emulated_worker role.
+FIRSTBOOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../roles/emulated_worker/files" && pwd)
+FIRSTBOOT_UNITS=(q8s-firstboot.service q8s-growroot.service q8s-ready.service)
 SUITE=bookworm
 MIRROR=${Q8S_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$CACHE/rootfs" "$CACHE/images" "$CACHE/tmp"
@@ -97,6 +103,30 @@ rootfs() { # arch pkgs customize-fn extra-name [essential-fn] -> prints tarball 
   printf '%s\n' "$tar"
 }
 
+# q8s-firstboot into a mounted guest root, enabled (the units' [Install] sections say
+# where); its units run only with q8s.firstboot on the kernel command line, so a guest
+# booted without it still gets cloud-init.
+firstboot_install() { # mnt
+  local mnt=$1 u
+  install -D -m 0755 "$FIRSTBOOT/q8s-firstboot" "$mnt/usr/local/sbin/q8s-firstboot"
+  for u in "${FIRSTBOOT_UNITS[@]}"; do
+    install -D -m 0644 "$FIRSTBOOT/$u" "$mnt/etc/systemd/system/$u"
+  done
+  systemctl --root="$mnt" --quiet enable "${FIRSTBOOT_UNITS[@]}"
+}
+firstboot_key() { (cd "$FIRSTBOOT" && sha256sum q8s-firstboot "${FIRSTBOOT_UNITS[@]}"); }
+
+# The kernel and initrd of a rootfs tarball beside its disk, for a direct kernel boot.
+boot_files() { # tar out-prefix
+  local tar=$1 out=$2 k tmp
+  k=$(kver "$tar")
+  tmp=$(mktemp -d "$CACHE/tmp/boot.XXXXXX")
+  tar -xf "$tar" -C "$tmp" "./boot/vmlinuz-$k" "./boot/initrd.img-$k"
+  mv "$tmp/boot/vmlinuz-$k" "$out.vmlinuz"
+  mv "$tmp/boot/initrd.img-$k" "$out.initrd"
+  rm -rf "$tmp"
+}
+
 kver() { tar -tf "$1" | sed -n 's#^\./boot/vmlinuz-##p' | sort -V | tail -1; }
 
 # Fill a partition (byte offset, size) of a raw disk with an ext4 fs from a tarball.
@@ -108,6 +138,7 @@ fill_root() { # disk offset size tar mnt
   mkdir -p "$mnt"
   mount "$dev" "$mnt"
   tar -xpf "$tar" -C "$mnt" --numeric-owner
+  firstboot_install "$mnt"
   printf '%s\n' "$dev"
 }
 
@@ -167,9 +198,10 @@ guest() { # arch
   [[ $arch == arm64 ]] && pkgs+=",grub-efi-arm64-bin"
   local t0=$SECONDS tar key out link
   tar=$(rootfs "$arch" "$pkgs" guest_customize debian-12-guest guest_initramfs)
-  key=$( { basename "$tar"; declare -f fill_root kver "disk_$arch"; } | h)
-  out="$CACHE/images/debian-12-$arch-$key.qcow2"
-  link="$CACHE/images/debian-12-$arch.qcow2"
+  key=$( { basename "$tar"; declare -f fill_root kver firstboot_install boot_files "disk_$arch"; firstboot_key; } | h)
+  local base="$CACHE/images/debian-12-$arch-$key" f
+  out="$base.qcow2"
+  link="$CACHE/images/debian-12-$arch"
   if [[ ! -s $out ]]; then
     log "disk $arch (key $key)"
     local t1=$SECONDS
@@ -177,10 +209,13 @@ guest() { # arch
     mv "$out.part.qcow2" "$out"
     log "disk $arch built in $((SECONDS - t1)) s"
   fi
-  if [[ ! -s $out.sha256 ]]; then sha256sum "$out" | cut -d' ' -f1 > "$out.sha256"; fi
-  ln -sfn "$(basename "$out")" "$link"
-  ln -sfn "$(basename "$out").sha256" "$link.sha256"
-  log "guest $arch ready: $link ($(du -h "$out" | cut -f1), $((SECONDS - t0)) s)"
+  [[ -s $base.vmlinuz && -s $base.initrd ]] || boot_files "$tar" "$base"
+  for f in qcow2 vmlinuz initrd; do
+    if [[ ! -s $base.$f.sha256 ]]; then sha256sum "$base.$f" | cut -d' ' -f1 > "$base.$f.sha256"; fi
+    ln -sfn "$(basename "$base").$f" "$link.$f"
+    ln -sfn "$(basename "$base").$f.sha256" "$link.$f.sha256"
+  done
+  log "guest $arch ready: $link.qcow2 ($(du -h "$out" | cut -f1), $((SECONDS - t0)) s), .vmlinuz, .initrd"
 }
 
 host() {

@@ -23,13 +23,14 @@ PLAY = """
   tasks:
     - name: Print it
       ansible.builtin.debug:
-        msg: "CHOSEN {{ {'image': __q8s_image, 'name': __q8s_image_name} | to_json }}"
+        msg: "CHOSEN {{ {'image': __q8s_image, 'name': __q8s_image_name, 'boot': __q8s_boot, 'entries': __q8s_cache_entries} | to_json }}"
 """
 
 
-def chosen(tmp_path, *extra):
+def chosen(tmp_path, *extra, base=BASE, version=True):
     playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAY % (ROOT, json.dumps(BASE)))
+    play = PLAY % (ROOT, json.dumps(base))
+    playbook.write_text(play if version else play.replace('      kubernetes_version: "1.34.1"\n', ""))
     proc = run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", "q8s_golden_dir=%s" % tmp_path, *extra])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line = next(line for line in proc.stdout.splitlines() if "CHOSEN " in line)
@@ -64,3 +65,33 @@ def test_golden_image_ignored(tmp_path, why):
         manifest(tmp_path, BASE)
         out = chosen(tmp_path, "-e", "q8s_golden_use=false")
     assert out["image"] == BASE
+
+
+def test_without_a_kubernetes_version_no_golden_image(tmp_path):
+    """The QEMU layer's tests (molecule default) give q8s_cluster no kubernetes_version."""
+    manifest(tmp_path, BASE)
+    assert chosen(tmp_path, version=False)["image"] == BASE
+
+
+FAST = dict(
+    BASE,
+    kernel={"source": "file:///srv/images/debian-12-amd64.vmlinuz", "checksum": "sha256:" + "d" * 64},
+    initrd={"source": "file:///srv/images/debian-12-amd64.initrd", "checksum": "sha256:" + "e" * 64},
+    cmdline="root=LABEL=root ro",
+    firstboot=True,
+)
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["fast path", "q8s_direct_boot=false"])
+def test_base_image_with_its_kernel(tmp_path, direct):
+    """A base image with kernel and initrd (tests/testbed/build-images.sh's): cached beside
+    the image and booted directly, unless q8s_direct_boot=false."""
+    out = chosen(tmp_path, *([] if direct else ["-e", "q8s_direct_boot=false"]), base=FAST)
+    assert out["image"] == BASE
+    if not direct:
+        assert out["boot"] == {} and [e["name"] for e in out["entries"]] == [out["name"]]
+        return
+    assert out["boot"]["kernel"] == dict(FAST["kernel"], name=out["name"] + ".vmlinuz")
+    assert out["boot"]["initrd"] == dict(FAST["initrd"], name=out["name"] + ".initrd")
+    assert out["boot"]["cmdline"] == "root=LABEL=root ro" and out["boot"]["firstboot"] is True
+    assert [e["name"] for e in out["entries"]] == [out["name"], out["name"] + ".vmlinuz", out["name"] + ".initrd"]
