@@ -165,7 +165,11 @@ def test_control_plane_join_writes_kubelet_conf_before_its_etcd_member(cluster):
     [
         ("--node-labels=example.kubernetes.io/role=x", "unknown 'kubernetes.io' or 'k8s.io' labels"),
         ("--node-labels=k8s.io/x=y", "unknown 'kubernetes.io' or 'k8s.io' labels"),
-        ("--register-with-taints=edge=true:NoWhere", "unsupported taint effect: NoWhere"),
+        ("--register-with-taints=edge=true:NoWhere", "invalid taint effect: NoWhere, unsupported taint effect"),
+        ("--register-with-taints=edge=a+b:NoSchedule", "invalid taint spec: edge=a+b:NoSchedule"),
+        ("--register-with-taints=Edge/x=y:NoSchedule", "invalid taint spec: Edge/x=y:NoSchedule"),
+        ("--node-labels=q8s.io/cpu-model=Skylake+IBRS", "invalid node labels: 'q8s.io/cpu-model'"),
+        ("--node-labels=q8s.io/" + "x" * 64 + "=y", "invalid node labels"),
     ],
 )
 def test_kubelet_refuses_bad_labels_and_taints(cluster, line, message):
@@ -204,6 +208,31 @@ def test_config_validate_rejects_unknown_v1beta4_fields(cluster, doc, field):
     assert out.returncode == 1 and 'unknown field "%s"' % field in out.stderr
 
 
+def test_join_config_drops_unknown_fields_with_a_warning(cluster):
+    """kubeadm join --config decodes leniently (only `config validate` is
+    strict): a misspelt timeout is ignored, so the slow join times out."""
+    cp, w = cluster["cp-0"], cluster["w-1"]
+    assert init(cp).returncode == 0
+    cmd = join_command(cp, "40m")
+    (cluster["shared"] / "join-seconds").mkdir()
+    (cluster["shared"] / "join-seconds/w-1").write_text("1200")
+    cfg = w.write(
+        "tmp/join.yaml",
+        yaml.safe_dump(
+            {
+                "apiVersion": "kubeadm.k8s.io/v1beta4",
+                "kind": "JoinConfiguration",
+                "discovery": {"bootstrapToken": {"token": cmd[3], "apiServerEndpoint": cmd[1], "caCertHashes": [cmd[5]]}},
+                "nodeRegistration": {"name": "w-1"},
+                "timeouts": {"kubeletHealthCheck": "30m", "tlsBootstrapp": "30m"},
+            }
+        ),
+    )
+    out = w.run("kubeadm", "join", "--config", cfg)
+    assert 'unknown field "timeouts.tlsBootstrapp"' in out.stderr
+    assert out.returncode == 1 and "timed out" in out.stderr
+
+
 def test_config_validate_accepts_v1beta3_discovery_timeout(cluster):
     cp = cluster["cp-0"]
     cfg = cp.write("cfg.yaml", yaml.safe_dump({"apiVersion": "kubeadm.k8s.io/v1beta3", "kind": "JoinConfiguration", "discovery": {"timeout": "30m"}}))
@@ -219,6 +248,8 @@ def test_kubectl_taint_wait_patch_and_the_podcidr_allocator(cluster):
     assert absent.returncode == 1 and "not found" in absent.stderr
     bad = cp.kubectl("taint", "node", "cp-0", "x=y:Sometimes")
     assert bad.returncode == 1
+    assert cp.kubectl("taint", "node", "cp-0", "x=a b:NoSchedule").returncode == 1
+    assert cp.kubectl("taint", "node", "cp-0", "example.com/x=y:NoSchedule").returncode == 0
     assert cp.kubectl("wait", "--for=condition=Ready", "node/cp-0", "--timeout=1s").returncode == 0
     patched = cp.kubectl(
         "patch", "node", "cp-0", "--subresource=status", "--type=json", '--patch=[{"op": "add", "path": "/status/capacity/example.com~1fpga", "value": "2"}]'

@@ -153,32 +153,46 @@ def load_docs(config):
 
 
 def check_fields(doc, fields):
+    """Unknown fields of a kubeadm document, as paths; they are removed from doc
+    (kubeadm's decoder drops them)."""
     api, kind = doc.get("apiVersion", ""), doc.get("kind", "")
     if not api.startswith("kubeadm.k8s.io/"):
-        return
+        return []
     key = "%s %s" % (api, kind)
     if key not in fields:
         raise Fail('no kind "%s" is registered for version "%s"' % (kind, api))
+    unknown = []
 
     def walk(obj, allowed, where):
-        for name, value in obj.items():
+        for name in list(obj):
+            value = obj[name]
             if name not in allowed:
-                raise Fail('strict decoding error: unknown field "%s"' % (where + name))
+                unknown.append(where + name)
+                del obj[name]
+                continue
             nested = fields.get("%s %s%s" % (api, where, name)) or fields.get("%s %s" % (api, name))
             if isinstance(value, dict) and nested:
                 walk(value, nested, where + name + ".")
 
     walk(doc, fields[key], "")
+    return unknown
 
 
-def validate(docs, fields, expect):
+def validate(docs, fields, expect, strict=False):
+    """kubeadm's strict decoding: `config validate` fails on an unknown field
+    (strictErrors=true); init and join --config only log a warning and go on
+    without the field (strictErrors=false in kubeadm's documentMapTo*Configuration)."""
     kinds = [d.get("kind") for d in docs]
     if expect == "init" and kinds[:2] != ["InitConfiguration", "ClusterConfiguration"]:
         raise Fail("unexpected documents %r" % kinds)
     if expect == "join" and kinds[:1] != ["JoinConfiguration"]:
         raise Fail("unexpected documents %r" % kinds)
     for doc in docs:
-        check_fields(doc, fields)
+        for field in check_fields(doc, fields):
+            message = 'strict decoding error: unknown field "%s"' % field
+            if strict:
+                raise Fail(message)
+            sys.stderr.write("W0000 fake kubeadm] %s %s: %s\n" % (doc.get("apiVersion"), doc.get("kind"), message))
 
 
 def kubelet_args():
@@ -194,22 +208,57 @@ def kubelet_args():
     return out
 
 
+NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def qualified_name_errors(key):
+    """apimachinery's validation.IsQualifiedName: [prefix/]name, name 1-63
+    alphanumerics with '-', '_', '.', prefix a DNS subdomain of at most 253."""
+    prefix, _sep, name = key.rpartition("/")
+    errors = []
+    if key.count("/") > 1 or (_sep and not prefix):
+        return ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', with an optional DNS subdomain prefix and '/'"]
+    if not name or len(name) > 63 or not NAME_PART.match(name):
+        errors.append("name part must be 1-63 alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character")
+    if prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)):
+        errors.append("prefix part must be a lowercase RFC 1123 subdomain")
+    return errors
+
+
+def label_value_errors(value):
+    """apimachinery's validation.IsValidLabelValue: empty, or at most 63
+    alphanumerics with '-', '_', '.', starting and ending with an alphanumeric."""
+    if value == "" or (len(value) <= 63 and NAME_PART.match(value)):
+        return []
+    return ["a valid label must be an empty string or at most 63 alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character"]
+
+
 def parse_taints(text, effects):
+    """kubelet's --register-with-taints (k8s.io/kubernetes pkg/util/taints
+    ParseTaints): <key>[=<value>]:<effect>, key a qualified name, value a
+    label value, effect one of the three."""
     taints = []
     for spec in [s for s in text.split(",") if s]:
-        if ":" not in spec:
+        if spec.count(":") != 1 or spec.split(":")[0].count("=") > 1:
             raise Fail("kubelet: invalid taint spec: %s" % spec)
-        kv, effect = spec.rsplit(":", 1)
+        kv, effect = spec.split(":")
         if effect not in effects:
-            raise Fail("kubelet: invalid taint spec: %s, unsupported taint effect: %s" % (spec, effect))
+            raise Fail("kubelet: invalid taint effect: %s, unsupported taint effect" % effect)
         k, _sep, v = kv.partition("=")
+        errors = qualified_name_errors(k) + label_value_errors(v)
+        if errors:
+            raise Fail("kubelet: invalid taint spec: %s, %s" % (spec, "; ".join(errors)))
         taints.append(dict({"key": k, "effect": effect}, **({"value": v} if v else {})))
     return taints
 
 
 def parse_labels(text, rules):
+    """kubelet's ValidateKubeletFlags: --node-labels under kubernetes.io or
+    k8s.io only from the allowed set, and every key and value well-formed."""
     labels = {}
     bad = []
+    invalid = []
     for kv in [s for s in text.split(",") if s]:
         k, _sep, v = kv.partition("=")
         labels[k] = v
@@ -220,12 +269,17 @@ def parse_labels(text, rules):
             and not any(ns == a or ns.endswith("." + a) for a in rules["allowed_namespaces"])
         ):
             bad.append(k)
+        errors = qualified_name_errors(k) + label_value_errors(v)
+        if errors:
+            invalid.append("'%s' - %s" % (k, ", ".join(errors)))
     if bad:
         raise Fail(
             "kubelet: unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: %s\n"
             "--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (%s) "
             "or be in the specifically allowed set (%s)" % (bad, ", ".join(rules["allowed_namespaces"]), ", ".join(rules["allowed_keys"]))
         )
+    if invalid:
+        raise Fail("kubelet: invalid node labels: %s" % "; ".join(invalid))
     return labels
 
 
@@ -566,7 +620,7 @@ def main(argv):
         cluster = load_cluster()
         try:
             if args[:2] == ["config", "validate"]:
-                validate(load_docs(arg(args, "--config")), data(), "any")
+                validate(load_docs(arg(args, "--config")), data(), "any", strict=True)
                 print("ok, the config is valid")
             elif args[:2] == ["config", "images"]:
                 cmd_images(args)

@@ -28,6 +28,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import re
 import sys
 
 ROOT = os.environ.get("FAKE_K8S_ROOT", "/")
@@ -35,6 +36,8 @@ STATE = os.path.join(ROOT, "var/lib/fake-k8s")
 ADMIN_CONF = os.path.join(ROOT, "etc/kubernetes/admin.conf")
 GATE = "q8s.io/flannel-pending"
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+QUALIFIED = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
 class Fail(Exception):
@@ -146,6 +149,9 @@ def taint(rest, cluster):
             if effect not in EFFECTS:
                 raise Fail("error: invalid taint effect: %s, unsupported taint effect" % effect)
             k, _sep, v = kv.partition("=")
+            # kubectl's parseTaint: key a qualified name, value a label value
+            if not QUALIFIED.match(k) or len(k.rpartition("/")[2]) > 63 or (v and (len(v) > 63 or not NAME_PART.match(v))):
+                raise Fail("error: invalid taint spec: %s" % spec)
             node["spec"]["taints"] = [t for t in node["spec"]["taints"] if t["key"] != k]
             node["spec"]["taints"].append(dict({"key": k, "effect": effect}, **({"value": v} if v else {})))
     save(node)

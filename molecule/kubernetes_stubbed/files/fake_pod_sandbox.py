@@ -47,7 +47,10 @@ def main():
         if a["family"] == "inet"
     ]
     if have and gateway not in have:
-        sys.stderr.write('plugin type="bridge" failed (add): failed to set bridge addr: "cni0" already has an IP address different from %s\n' % gateway)
+        sys.stderr.write(
+            'plugin type="flannel" failed (add): failed to delegate add: failed to set bridge addr: "cni0" already has an IP address different from %s\n'
+            % gateway
+        )
         return 1
     if not have:
         ip("addr", "add", gateway, "dev", "cni0")
