@@ -20,6 +20,7 @@ import math
 import re
 
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing as addressing
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_cpu_speed as cpu_speed
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_names as names
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_specfile as specfile
@@ -128,6 +129,7 @@ TYPE_FIELDS = (
     "accel",
     "network",
     "extended_resources",
+    "cpu_speed_percent",
     "qemu_args",
     "qemu-args",
 )
@@ -547,7 +549,7 @@ def _vm_type(checker, name, data):
     if accel not in ACCELERATORS:
         checker.error(path + ".accel", accel, "is not an accelerator", "use tcg (full emulation, the default) or kvm")
         accel = "tcg"
-    return {
+    out = {
         "name": name,
         "architecture": arch,
         "debian_arch": models.DEBIAN_ARCH.get(arch),
@@ -563,6 +565,15 @@ def _vm_type(checker, name, data):
         "network": _network(checker, path + ".network", data.get("network")),
         "extended_resources": _extended_resources(checker, path + ".extended_resources", data.get("extended_resources")),
     }
+    # Only when set: the inventories of specs without it stay as they were.
+    speed = data.get(cpu_speed.FIELD)
+    if speed is not None:
+        bad = cpu_speed.problem(speed)
+        if bad:
+            checker.error("%s.%s" % (path, cpu_speed.FIELD), speed, *bad)
+        else:
+            out[cpu_speed.FIELD] = cpu_speed.normalise(speed)
+    return out
 
 
 def _number(checker, path, value, maximum):

@@ -44,6 +44,7 @@ def render(**overrides):
         "__emulated_worker_mac": "52:54:00:00:00:01",
         "emulated_worker_mtu": 1450,
         "__emulated_worker_console": "/var/log/q8s/console.log",
+        "__emulated_worker_cputune": {"period": 100000, "quota": -1},
     }
     values.update(overrides)
     return env.get_template("domain.xml.j2").render(**values)
@@ -177,3 +178,10 @@ def test_domain_validates_against_libvirts_schema(arch, direct_boot, tmp_path):
     path.write_text(render_arch(arch, direct_boot))
     result = subprocess.run([VALIDATE, str(path), "domain"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cputune_only_with_a_limit():
+    """cpu_speed_percent below 100 (issue 21): each vCPU thread's CFS period and quota."""
+    assert ET.fromstring(render()).find("cputune") is None
+    tune = ET.fromstring(render(__emulated_worker_cputune={"period": 100000, "quota": 25000})).find("cputune")
+    assert tune.find("period").text == "100000" and tune.find("quota").text == "25000"
