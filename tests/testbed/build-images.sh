@@ -11,7 +11,7 @@
 # produce it, so editing this script rebuilds exactly what changed.  The rootfs
 # tarballs are kept: rebuilding a disk from them takes seconds.
 #
-# usage: build-images.sh [amd64] [arm64] [host]      (default: all three)
+# usage: build-images.sh [amd64] [arm64] [host] [vmhost]   (default: the first three)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -37,6 +37,11 @@ HOST_PKGS="systemd,systemd-sysv,dbus,udev,python3,python3-apt,iptables,iproute2,
 openssh-client,ca-certificates,netcat-openbsd,sudo,kmod,less,iputils-ping,gnupg"
 VIRT_PKGS="qemu-system-x86,qemu-system-arm,qemu-efi-aarch64,qemu-utils,libvirt-daemon-system,\
 libvirt-clients,dnsmasq-base,python3-libvirt,python3-lxml,python3-pycdlib,iperf3"
+# The VM host (tests/testbed/vmhost.sh): the amd64 guest image plus what link_profile,
+# faults.yml and the measurements need on a host whose kernel has netem; the guest
+# stand-in is a libvirt LXC domain (a network namespace on a veth), not a nested TCG guest.
+VMHOST_PKGS="iperf3,iptables,python3-apt,kmod,dnsmasq-base,libvirt-daemon-system,libvirt-daemon-driver-lxc,\
+libvirt-clients"
 
 # Runs inside the guest rootfs (chroot), any architecture.
 guest_customize() {
@@ -218,6 +223,20 @@ guest() { # arch
   log "guest $arch ready: $link.qcow2 ($(du -h "$out" | cut -f1), $((SECONDS - t0)) s), .vmlinuz, .initrd"
 }
 
+# A guest image variant: debian-12-vmhost-amd64.qcow2 (amd64 guest + VMHOST_PKGS).
+vmhost() {
+  local t0=$SECONDS tar key out link=$CACHE/images/debian-12-vmhost-amd64.qcow2
+  tar=$(rootfs amd64 "${GUEST_PKGS//ARCH/amd64},$VMHOST_PKGS" guest_customize debian-12-vmhost guest_initramfs)
+  key=$( { basename "$tar"; declare -f fill_root kver disk_amd64; } | h)
+  out="$CACHE/images/debian-12-vmhost-amd64-$key.qcow2"
+  if [[ ! -s $out ]]; then
+    disk_amd64 "$tar" "$out.part.qcow2"
+    mv "$out.part.qcow2" "$out"
+  fi
+  ln -sfn "$(basename "$out")" "$link"
+  log "vmhost ready: $link ($(du -h "$out" | cut -f1), $((SECONDS - t0)) s)"
+}
+
 host() {
   local t0=$SECONDS tar key
   tar=$(rootfs amd64 "$HOST_PKGS" host_customize host-base)
@@ -244,6 +263,7 @@ for t in "${targets[@]}"; do
   case $t in
     amd64 | arm64) guest "$t" ;;
     host) host ;;
+    vmhost) vmhost ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done
