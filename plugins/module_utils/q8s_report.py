@@ -86,23 +86,11 @@ def _measured(row):
     return "round trip %.1f..%.1f ms" % (min(rtts), max(rtts)) if len(rtts) > 1 else "round trip %.1f ms" % rtts[0]
 
 
-def render_markdown(report):
-    """report.md: one table of node types, the other nodes, the mismatches, the stages."""
-    cluster = report["cluster"]
+def node_types_table(report):
+    """The table of emulated node types (Markdown lines): count, architecture, CPU model as
+    configured and as the guests report it, vCPUs, RAM, disk, link configured and measured,
+    state. report.md shows it, and so does the README for the example cluster."""
     lines = [
-        "# Cluster %s" % cluster["name"],
-        "",
-        "Provider %s, Kubernetes %s (%s). Verified: **%s**%s."
-        % (
-            cluster.get("provider"),
-            cluster.get("kubernetes_version"),
-            report["kubernetes"],
-            report["state"],
-            " at %s" % report["generated_at"] if report.get("generated_at") else "",
-        ),
-        "",
-        "## Emulated node types",
-        "",
         "| type | count | architecture | CPU model (guest reports) | vCPUs | RAM | disk | link configured | link measured | state |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -126,6 +114,28 @@ def render_markdown(report):
                 row["state"],
             )
         )
+    return lines
+
+
+def render_markdown(report):
+    """report.md: one table of node types, the other nodes, the mismatches, the stages."""
+    cluster = report["cluster"]
+    lines = [
+        "# Cluster %s" % cluster["name"],
+        "",
+        "Provider %s, Kubernetes %s (%s). Verified: **%s**%s."
+        % (
+            cluster.get("provider"),
+            cluster.get("kubernetes_version"),
+            report["kubernetes"],
+            report["state"],
+            " at %s" % report["generated_at"] if report.get("generated_at") else "",
+        ),
+        "",
+        "## Emulated node types",
+        "",
+    ]
+    lines += node_types_table(report)
     others = [n for n in report["nodes"] if n["role"] != "guest"]
     if others:
         lines += ["", "## Control planes and QEMU hosts", "", "| node | role | address | state |", "|---|---|---|---|"]
