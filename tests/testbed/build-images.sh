@@ -12,6 +12,7 @@
 # tarballs are kept: rebuilding a disk from them takes seconds.
 #
 # usage: build-images.sh [amd64] [arm64] [host] [vmhost]   (default: the first three)
+#        build-images.sh ppc64el s390x host-ibm   (issue 17: IBM Power and Z guests, their test host)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -198,11 +199,71 @@ CFG
   qemu-img convert -O qcow2 "$raw" "$out"; rm -f "$raw"
 }
 
+# ppc64el and s390x (issue 17). Debian has no cloud kernel flavour for either, and their
+# guests boot the exported kernel directly (guest() exports it), so their disks carry no
+# boot loader (no SLOF/GRUB, no zipl): one DOS partition with the ext4 root. Their generic
+# kernels build ext4 as a module, and s390x needs virtio_ccw (its virtio devices sit on the
+# channel subsystem): guest_initramfs_ibm. pseries boots an ELF vmlinux, not a vmlinuz.
+declare -A GUEST_KERNEL_PKG=([ppc64el]=linux-image-powerpc64le [s390x]=linux-image-s390x)
+declare -A GUEST_INITRAMFS=([ppc64el]=guest_initramfs_ibm [s390x]=guest_initramfs_ibm)
+
+# qemu-user for a foreign rootfs (prepare.sh registers aarch64 only).
+binfmt_enable() { # qemu arch name
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-$1 ]] || update-binfmts --enable "qemu-$1" ||
+    update-binfmts --import "qemu-$1"
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-$1 ]] || { echo "binfmt qemu-$1 not registered" >&2; exit 1; }
+}
+
+# guest_initramfs plus ext4 and virtio_ccw (modules missing on an architecture are skipped).
+guest_initramfs_ibm() {
+  mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/etc/initramfs-tools/hooks"
+  printf 'MODULES=list\nCOMPRESS=gzip\n' > "$1/etc/initramfs-tools/conf.d/q8s.conf"
+  # shellcheck disable=SC2016 # the hook script is written literally
+  printf '%s\n' '#!/bin/sh' '[ "$1" = prereqs ] && exit 0' \
+    '. /usr/share/initramfs-tools/hook-functions' \
+    'manual_add_modules virtio virtio_ring virtio_pci virtio_ccw virtio_blk virtio_scsi sd_mod' \
+    'manual_add_modules crc32c_generic libcrc32c' 'force_load ext4' \
+    > "$1/etc/initramfs-tools/hooks/q8s-virtio"
+  chmod 755 "$1/etc/initramfs-tools/hooks/q8s-virtio"
+}
+
+disk_ppc64el() { # tar out
+  local tar=$1 out=$2 dev
+  local raw="$out.raw" mnt="$CACHE/tmp/mnt-ppc64el"
+  rm -f "$raw"; truncate -s 2G "$raw"
+  printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$raw"
+  dev=$(fill_root "$raw" $((2048 * 512)) $((2 * 1024 * 1024 * 1024 - 2048 * 512)) "$tar" "$mnt")
+  umount "$mnt"; losetup -d "$dev"
+  qemu-img convert -O qcow2 "$raw" "$out"; rm -f "$raw"
+}
+
+disk_s390x() { # tar out
+  local tar=$1 out=$2 dev
+  local raw="$out.raw" mnt="$CACHE/tmp/mnt-s390x"
+  rm -f "$raw"; truncate -s 2G "$raw"
+  printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$raw"
+  dev=$(fill_root "$raw" $((2048 * 512)) $((2 * 1024 * 1024 * 1024 - 2048 * 512)) "$tar" "$mnt")
+  umount "$mnt"; losetup -d "$dev"
+  qemu-img convert -O qcow2 "$raw" "$out"; rm -f "$raw"
+}
+
+# boot_files for pseries: the ELF /boot/vmlinux-<version> (exported as .vmlinuz all the same).
+boot_files_ppc64el() { # tar out-prefix
+  local tar=$1 out=$2 k tmp
+  k=$(tar -tf "$tar" | sed -n 's#^\./boot/vmlinux-##p' | sort -V | tail -1)
+  tmp=$(mktemp -d "$CACHE/tmp/boot.XXXXXX")
+  tar -xf "$tar" -C "$tmp" "./boot/vmlinux-$k" "./boot/initrd.img-$k"
+  mv "$tmp/boot/vmlinux-$k" "$out.vmlinuz"
+  mv "$tmp/boot/initrd.img-$k" "$out.initrd"
+  rm -rf "$tmp"
+}
+
 guest() { # arch
   local arch=$1 pkgs=${GUEST_PKGS//ARCH/$1}
   [[ $arch == arm64 ]] && pkgs+=",grub-efi-arm64-bin"
+  [[ -z ${GUEST_KERNEL_PKG[$arch]:-} ]] || pkgs=${pkgs//linux-image-cloud-$arch/${GUEST_KERNEL_PKG[$arch]}}
   local t0=$SECONDS tar key out link
-  tar=$(rootfs "$arch" "$pkgs" guest_customize debian-12-guest guest_initramfs)
+  tar=$(rootfs "$arch" "$pkgs" guest_customize debian-12-guest "${GUEST_INITRAMFS[$arch]:-guest_initramfs}")
   key=$( { basename "$tar"; declare -f fill_root kver firstboot_install boot_files "disk_$arch"; firstboot_key; } | h)
   local base="$CACHE/images/debian-12-$arch-$key" f
   out="$base.qcow2"
@@ -214,7 +275,7 @@ guest() { # arch
     mv "$out.part.qcow2" "$out"
     log "disk $arch built in $((SECONDS - t1)) s"
   fi
-  [[ -s $base.vmlinuz && -s $base.initrd ]] || boot_files "$tar" "$base"
+  [[ -s $base.vmlinuz && -s $base.initrd ]] || "$(declare -F "boot_files_$arch" || echo boot_files)" "$tar" "$base"
   for f in qcow2 vmlinuz initrd; do
     if [[ ! -s $base.$f.sha256 ]]; then sha256sum "$base.$f" | cut -d' ' -f1 > "$base.$f.sha256"; fi
     ln -sfn "$(basename "$base").$f" "$link.$f"
@@ -257,12 +318,30 @@ host() {
   log "host images ready ($((SECONDS - t0)) s)"
 }
 
+# localhost/q8s-host:virt-ibm: the virt host plus the ppc64le and s390x emulators and
+# their firmware (molecule/arch_extra), so those test hosts need no package download.
+IBM_PKGS="qemu-system-ppc,qemu-system-misc,qemu-system-data"
+host_ibm() {
+  local t0=$SECONDS tar key
+  tar=$(rootfs amd64 "$HOST_PKGS,$VIRT_PKGS,$IBM_PKGS" host_customize host-virt-ibm)
+  key=$(basename "$tar" .tar | sed 's/.*-//')
+  if ! podman image exists "localhost/q8s-host:virt-ibm-$key"; then
+    podman import --change 'CMD ["/sbin/init"]' --change 'ENV container=podman' \
+      "$tar" "localhost/q8s-host:virt-ibm-$key" >/dev/null
+  fi
+  podman tag "localhost/q8s-host:virt-ibm-$key" localhost/q8s-host:virt-ibm
+  log "host image virt-ibm ready ($((SECONDS - t0)) s)"
+}
+
 targets=("$@")
 ((${#targets[@]})) || targets=(amd64 host arm64)
 for t in "${targets[@]}"; do
   case $t in
     amd64 | arm64) guest "$t" ;;
+    ppc64el) binfmt_enable ppc64le; guest "$t" ;;
+    s390x) binfmt_enable s390x; guest "$t" ;;
     host) host ;;
+    host-ibm) host_ibm ;;
     vmhost) vmhost ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
