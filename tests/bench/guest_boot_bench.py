@@ -3,13 +3,15 @@
     .venv/bin/python tests/bench/guest_boot_bench.py [--runs 3]
 
 Builds a small cluster with the local provider (one x86_64 EPYC-Rome and one aarch64
-cortex-a57 guest, as examples/local.yml; cluster "bench" on its own podman network), runs
+cortex-a57 guest, as examples/local.yml, plus one ppc64le POWER9 and one s390x guest with
+one vCPU each, booted directly from the test bed's images on hosts with the IBM emulators;
+--arches picks some of them; cluster "bench" on its own podman network), runs
 provision.yml and hosts.yml once, then per run and architecture removes the guest (domain,
 disk) and times `guests.yml --tags emulated_worker --limit <host>`: the seconds until the
 host's port 2222 answers with an SSH banner, and until the playbook is done (cloud-init
 finished). The architectures are booted one after the other, so neither competes with the
-other for the CPU. Prints the medians and the ratio aarch64 / x86_64 (the cost of
-emulating the foreign architecture, both measured here in the same run).
+other for the CPU. Prints the medians and the ratios aarch64, ppc64le and s390x / x86_64
+(the cost of emulating the foreign architecture, all measured here in the same run).
 
 Then the round trip the NAT path adds (issue 7, goal: at most 0.2 ms): from another
 cluster node (the control-plane container), TCP connects to the host itself (its port 22,
@@ -49,10 +51,47 @@ NAME = "bench"
 BASE_IMAGE = ("-e", "q8s_golden_use=false")
 
 
-def spec(state_dir):
+ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x")
+# ppc64le and s390x workers (issue 17): Debian's kernel booted directly from the test bed's
+# images (build-images.sh ppc64el s390x), q8s-firstboot instead of cloud-init, on hosts with
+# the IBM emulators (host-ibm). One vCPU each: TCG guests of these architectures are slow.
+IBM_TYPES = {
+    "p9": {"architecture": "ppc64le", "cpu_model": "POWER9", "machine_model": "pseries", "num_cpus": 1, "ram": 1024, "storage": 4},
+    "z": {"architecture": "s390x", "cpu_model": "qemu", "machine_model": "s390-ccw-virtio", "num_cpus": 1, "ram": 1024, "storage": 4},
+}
+IBM_IMAGES = {"ppc64le": "debian-12-ppc64el", "s390x": "debian-12-s390x"}
+ALIASES = {"arm_64": "aarch64", "arm64": "aarch64", "amd64": "x86_64"}
+
+
+def test_bed_image(name):
+    """A guest_images entry for a test bed image with its kernel and initrd."""
+    base = "file:///var/cache/q8s/images/" + name
+
+    def entry(ext):
+        return {"source": base + ext, "checksum": "sha256:%s%s.sha256" % (base, ext)}
+
+    return dict(entry(".qcow2"), kernel=entry(".vmlinuz"), initrd=entry(".initrd"), cmdline="root=LABEL=root ro", firstboot=True)
+
+
+def spec(state_dir, arches=ARCHES):
     data = yaml.safe_load((ROOT / "examples" / "local.yml").read_text())
     data.update(cluster_name=NAME, remote_ip_prefix="10.89.81.0/24", state_dir=str(state_dir), local={"network": "q8s-bench"})
+    for type_name, vm_type in IBM_TYPES.items():
+        data["vm_types"][type_name] = dict(vm_type)
+        data["cluster_definition"]["worker"][type_name] = 1
+        data["guest_images"][vm_type["architecture"]] = test_bed_image(IBM_IMAGES[vm_type["architecture"]])
+    for type_name, vm_type in list(data["vm_types"].items()):
+        if ALIASES.get(vm_type["architecture"], vm_type["architecture"]) not in arches:
+            del data["vm_types"][type_name]
+            data["cluster_definition"]["worker"].pop(type_name, None)
+    if set(IBM_IMAGES) & set(arches):
+        data["local"]["qemu_host_image"] = "localhost/q8s-host:virt-ibm"
     return data
+
+
+def arch_of(data, type_name):
+    arch = data["vm_types"][type_name]["architecture"]
+    return ALIASES.get(arch, arch)
 
 
 def playbook(spec_file, name, *args, check=True):
@@ -250,12 +289,18 @@ def standin(host, guest, node, bridge="q8sbr0"):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--arches", default=",".join(ARCHES), help="comma-separated, of %s" % ", ".join(ARCHES))
     args = parser.parse_args()
+    arches = [a.strip() for a in args.arches.split(",") if a.strip()]
+    if not arches or set(arches) - set(ARCHES):
+        parser.error("--arches: pick from %s" % ", ".join(ARCHES))
     subprocess.run([str(ROOT / "tests" / "testbed" / "prepare.sh")], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([str(ROOT / "tests" / "testbed" / "build-images.sh"), "host", "amd64", "arm64"], check=True, stderr=subprocess.DEVNULL)
+    images = {"x86_64": ["amd64"], "aarch64": ["arm64"], "ppc64le": ["ppc64el", "host-ibm"], "s390x": ["s390x", "host-ibm"]}
+    targets = ["host"] + sorted(set(t for a in arches for t in images[a]))
+    subprocess.run([str(ROOT / "tests" / "testbed" / "build-images.sh"), *targets], check=True, stderr=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         spec_file = Path(tmp) / "bench.yml"
-        data = spec(Path(tmp) / "state")
+        data = spec(Path(tmp) / "state", arches)
         spec_file.write_text(yaml.safe_dump(data))
         try:
             playbook(spec_file, "provision.yml")
@@ -263,7 +308,7 @@ def main():
             hosts = json.loads((Path(tmp) / "state" / "hosts.json").read_text())["hosts"]
             results = {}
             for type_name in sorted(data["cluster_definition"]["worker"]):
-                arch = data["vm_types"][type_name]["architecture"]
+                arch = arch_of(data, type_name)
                 guest = "%s--%s-1" % (NAME, type_name)
                 host = guest + "-host"
                 runs = []
@@ -281,13 +326,18 @@ def main():
             print("guest boot, host ready -> guest SSH (median of %d runs):" % args.runs)
             for arch, (ssh_s, done_s, guest_s) in sorted(results.items()):
                 print("  %-8s SSH %6.1f s   done %6.1f s   (domain start -> cloud-init finished: %.1f s)" % (arch, ssh_s, done_s, guest_s))
-            if "x86_64" in results and "arm_64" in results:
-                ratio = results["arm_64"][0] / results["x86_64"][0]
-                print("  ratio aarch64 / x86_64 (SSH): %.2f" % ratio)
+            for arch in ARCHES[1:]:
+                if "x86_64" in results and arch in results:
+                    print("  ratio %s / x86_64 (SSH): %.2f" % (arch, results[arch][0] / results["x86_64"][0]))
+            # The NAT path is the same for every architecture: measured on the x86_64 and
+            # aarch64 guests only.
+            nat_types = [t for t in sorted(data["cluster_definition"]["worker"]) if arch_of(data, t) in ("x86_64", "aarch64")]
+            if not nat_types:
+                return
             print()
             print("round trip added by the NAT path (TCP connects from %s-cp-0, median of 300 per target in 6 alternating rounds):" % NAME)
             hostvars = inventory(spec_file)["_meta"]["hostvars"]
-            for type_name in sorted(data["cluster_definition"]["worker"]):
+            for type_name in nat_types:
                 host = "%s--%s-1-host" % (NAME, type_name)
                 node = {k: plain(v) for k, v in hostvars[host]["q8s_node"].items()}
                 targets = {
