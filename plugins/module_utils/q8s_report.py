@@ -86,6 +86,11 @@ def _measured(row):
     return "round trip %.1f..%.1f ms" % (min(rtts), max(rtts)) if len(rtts) > 1 else "round trip %.1f ms" % rtts[0]
 
 
+def _cell(value):
+    """A Markdown table cell: one line (an error message may have several), no bare |."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
 def node_types_table(report):
     """The table of emulated node types (Markdown lines): count, architecture, CPU model as
     configured and as the guests report it, vCPUs, RAM, disk, link configured and measured,
@@ -145,7 +150,7 @@ def render_markdown(report):
     if report["mismatches"]:
         lines += ["| node | layer | field | expected | observed |", "|---|---|---|---|---|"]
         for item in report["mismatches"]:
-            lines.append("| %s | %s | %s | %s | %s |" % (item["node"], item["layer"], item["field"], item["expected"], item["observed"]))
+            lines.append("| %s |" % " | ".join(_cell(item[key]) for key in ("node", "layer", "field", "expected", "observed")))
     else:
         lines.append("None: every node matches the spec.")
     lines += ["", "## Stage timings", ""]

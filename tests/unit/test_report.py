@@ -97,6 +97,9 @@ def test_markdown_table_per_node_type_with_mismatches_and_stages():
     assert "| demo--arm-small-1 | guest | num_cpus | 2 | 1 |" in md
     assert "| QEMU hosts and NAT | 4 | 102.5 s |" in md and "| total | | 133.7 s |" in md
     assert "| demo--cp-0 | control plane | 10.89.80.2 | ok |" in md
+    # an observed value of several lines (an SSH error) stays one table row
+    ssh = [{"node": "demo--arm-small-1", "layer": "guest", "field": "ssh", "expected": "answers", "observed": "timed out\r\nConnection | closed"}]
+    assert "| demo--arm-small-1 | guest | ssh | answers | timed out Connection \\| closed |" in r.render_markdown(make_report(ssh)).splitlines()
 
 
 def test_topology_has_every_node_grouped_by_type():
