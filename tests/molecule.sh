@@ -3,7 +3,9 @@
 # scenarios of the QEMU layer: qemu_host, nat_bridge, default (the three roles
 # on an x86_64 and an aarch64 host, with repair tests), link_profile (link
 # profiles and faults.yml, measured with iperf3; on its own podman network
-# q8s-linkprof, 10.89.72.0/24, which its destroy creates).
+# q8s-linkprof, 10.89.72.0/24, which its destroy creates); cpu_speed (vm types
+# that differ only in cpu_speed_percent, their throughput measured; on its own
+# network q8s-cpuspeed, 10.89.73.0/24; not in the default list: name it).
 #
 #   tests/molecule.sh                      all scenarios
 #   tests/molecule.sh nat_bridge default   some of them
@@ -26,6 +28,7 @@ tests/testbed/prepare.sh
 declare -A needs=(
   [nat_bridge]="host" [link_profile]="amd64 host"
   [qemu_host]="amd64 host arm64" [default]="amd64 host arm64"
+  [cpu_speed]="amd64 host"
 )
 
 # The podman network that plays the tenant network (fixed addresses).
@@ -38,6 +41,7 @@ cleanup() {
   # Without -f: a network still used by containers (another run) stays.
   podman network rm "$NETWORK" >/dev/null 2>&1 || true
   podman network rm q8s-linkprof >/dev/null 2>&1 || true
+  podman network rm q8s-cpuspeed >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
