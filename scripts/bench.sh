@@ -12,7 +12,7 @@ cd "$ROOT"
 PY=$ROOT/.venv/bin/python
 mkdir -p logs
 names=("$@")
-((${#names[@]})) || names=(inventory provision guest_boot golden)
+((${#names[@]})) || names=(inventory provision guest_boot golden first_deploy)
 for n in "${names[@]}"; do
   echo "==> $n (logs/bench-$n.log)"
   "$PY" "tests/bench/${n}_bench.py" 2>&1 | tee "logs/bench-$n.log"

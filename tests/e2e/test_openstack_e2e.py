@@ -84,7 +84,19 @@ def work(tmp_path_factory):
             },
         },
         "guest_images": {
-            arch: {"source": "file://%s/debian-12-%s.qcow2" % (IMAGES, deb), "checksum": "sha256:file://%s/debian-12-%s.qcow2.sha256" % (IMAGES, deb)}
+            # the image, its kernel and initrd (tests/testbed/build-images.sh): direct kernel boot and q8s-firstboot
+            arch: dict(
+                {"source": "file://%s/debian-12-%s.qcow2" % (IMAGES, deb), "checksum": "sha256:file://%s/debian-12-%s.qcow2.sha256" % (IMAGES, deb)},
+                **{
+                    key: {
+                        "source": "file://%s/debian-12-%s.%s" % (IMAGES, deb, ext),
+                        "checksum": "sha256:file://%s/debian-12-%s.%s.sha256" % (IMAGES, deb, ext),
+                    }
+                    for key, ext in (("kernel", "vmlinuz"), ("initrd", "initrd"))
+                },
+                cmdline="root=LABEL=root ro" + (" no_timer_check" if arch == "x86_64" else ""),
+                firstboot=True,
+            )
             for arch, deb in (("x86_64", "amd64"), ("aarch64", "arm64"))
         },
         "guest_user": "q8s",
