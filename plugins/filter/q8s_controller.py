@@ -16,9 +16,9 @@ from ansible.errors import AnsibleFilterError
 # ansible-playbook) plus its ssh client and the host's ControlMaster (about 5 MB each),
 # rounded up. See docs/performance.md, "Ansible settings for a large run".
 FORK_MB = 25
-# Forks per controller core: a host's task costs the controller about a tenth of a second
-# of CPU (templating, module packaging, result handling) and waits seconds to minutes on
-# the remote side (TCG guests), so a core feeds about this many hosts at once.
+# Forks per controller core: a host's task costs the controller 0.025-0.05 s of CPU
+# (forking the worker, templating, module packaging, result handling) and takes a second
+# or more on the node (much more in a TCG guest), so a core keeps about this many busy.
 FORKS_PER_CPU = 25
 # Ansible's own default: never recommend fewer.
 MIN_FORKS = 5
