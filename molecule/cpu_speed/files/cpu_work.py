@@ -77,7 +77,7 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--key", required=True)
     parser.add_argument("--user", default="q8s")
-    parser.add_argument("--iterations", type=int, default=6000000)
+    parser.add_argument("--iterations", type=int, default=2000000)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--tolerance", type=float, default=0.10)
     parser.add_argument("--json")
