@@ -75,7 +75,7 @@ def main(argv):
             molecule("destroy")
             molecule("converge")
             results["50"] = measure("50", 50, args.runs, args.iterations)
-            molecule("side_effect")
+            molecule("side-effect")
             results["25"] = measure("25", 25, args.runs, args.iterations)
         finally:
             molecule("destroy")
