@@ -27,9 +27,9 @@ PLAY = """
 """
 
 
-def chosen(tmp_path, *extra, base=BASE, version=True):
+def chosen(tmp_path, *extra, base=None, version=True):
     playbook = tmp_path / "play.yml"
-    play = PLAY % (ROOT, json.dumps(base))
+    play = PLAY % (ROOT, json.dumps(base or BASE))
     playbook.write_text(play if version else play.replace('      kubernetes_version: "1.34.1"\n', ""))
     proc = run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", "q8s_golden_dir=%s" % tmp_path, *extra])
     assert proc.returncode == 0, proc.stdout + proc.stderr
