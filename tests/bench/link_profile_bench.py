@@ -27,7 +27,14 @@ ROW = re.compile(r"FIGURE \| (.+?) \| (.+?) \| (.+?) \| (.+?) \| (ok|FAIL)")
 
 
 def main():
-    env = dict(os.environ, NM_LP_FULL="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", PATH="%s:%s" % (BIN, os.environ["PATH"]))
+    env = dict(
+        os.environ,
+        NM_LP_FULL="1",
+        COLUMNS="1000",  # one FIGURE row per line in molecule's output
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        PATH="%s:%s" % (BIN, os.environ["PATH"]),
+    )
     argv = ["flock", "/tmp/q8s/molecule-link_profile_vm.lock", str(BIN / "molecule"), "test", "-s", "link_profile_vm"]
     Path("/tmp/q8s").mkdir(exist_ok=True)
     t0 = time.monotonic()
