@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make e2e: the main command (site.yml up to the Kubernetes steps) on the loopback
 # OpenStack whose servers are podman containers of this host (tests/e2e/), then the
-# repairs and teardown. Starts the cloud with Q8S_CLOUD_COMPUTE=podman and always stops
-# it again, which also removes the server containers and their podman network.
+# repairs and teardown, beside a second cluster they must leave alone; each playbook
+# run's output and stage timings go to logs/e2e/. Starts the cloud with
+# Q8S_CLOUD_COMPUTE=podman and always stops it again, which also removes the server
+# containers and their podman network.
 #
 #   tests/e2e.sh [pytest args...]
 #
@@ -17,19 +19,23 @@ CLOUD=$ROOT/tests/integration/cloud/cloud.sh
 export PATH=$ROOT/.venv/bin:$PATH ANSIBLE_CONFIG=$ROOT/ansible.cfg ANSIBLE_NOCOLOR=1
 export Q8S_CLOUD_COMPUTE=podman
 
-LOCK="${Q8S_CLOUD_LOCK:-/var/lock/q8s-cloud.lock}"
-exec 9>"$LOCK"
-flock -n 9 || { echo "e2e: waiting for the loopback cloud ($LOCK)" >&2; flock 9; }
-
+# The images first: build-images.sh waits for its own lock (another build may hold it
+# for long), and the cloud is not held meanwhile.
 t0=$SECONDS
 tests/testbed/prepare.sh
 tests/testbed/build-images.sh host amd64 arm64
+
+LOCK="${Q8S_CLOUD_LOCK:-/var/lock/q8s-cloud.lock}"
+exec 9>"$LOCK"
+flock -n 9 || { echo "e2e: waiting for the loopback cloud ($LOCK)" >&2; flock 9; }
 "$CLOUD" install
 t1=$SECONDS
 trap '"$CLOUD" stop' EXIT
 "$CLOUD" start
 t2=$SECONDS
-echo "e2e: images and cloud install $((t1 - t0)) s, cloud start $((t2 - t1)) s"
+echo "e2e: images, cloud lock and install $((t1 - t0)) s, cloud start $((t2 - t1)) s"
+# every playbook run's output and stage timings (tests/e2e): this run's only
+rm -rf logs/e2e
 rc=0
 python -m pytest tests/e2e -m e2e -p no:cacheprovider -rA -vv -s --durations=0 "$@" || rc=$?
 echo "e2e: tests $((SECONDS - t2)) s, total $((SECONDS - t0)) s (exit $rc)"
