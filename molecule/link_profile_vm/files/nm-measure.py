@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Measure a link from this node to an address; print one JSON object.
 
 nm-measure ping ADDR COUNT INTERVAL   round trips of COUNT pings (ms): median,
