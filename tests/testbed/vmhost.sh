@@ -74,7 +74,8 @@ up() {
     log "already up ($VM_ADDR)"
     return 0
   fi
-  [[ -s $IMAGE ]] || "$HERE/build-images.sh" vmhost
+  # Cached unless its package list or build functions changed (then rebuilt).
+  "$HERE/build-images.sh" vmhost
   mkdir -p "$DIR"
   [[ -s $DIR/id_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C nm-vmhost -f "$DIR/id_ed25519"
   if [[ ! -s $DIR/disk.qcow2 ]]; then
