@@ -181,3 +181,74 @@ def test_two_clusters_and_a_foreign_server(cloud_env, work, tenant):
             tenant.compute.delete_server(foreign.id, ignore_missing=True)
         playbook(cloud_env, "teardown.yml", demo2, "q8s_teardown_confirm=true")
         playbook(cloud_env, "teardown.yml", demo, "q8s_teardown_confirm=true")
+
+
+def foreign_public_key(work, name):
+    key = work / name
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "someone-else", "-f", str(key)], check=True)
+    return (work / (name + ".pub")).read_text().strip()
+
+
+def test_a_keypair_and_a_group_of_the_cluster_names_that_are_not_its_own(cloud_env, work, tenant):
+    """Keypairs and security groups carry no server metadata: the cluster's keypair is the
+    one whose fingerprint is the cluster key's, its group the one with q8s's description for
+    the cluster (playbooks/vars/openstack_owned.yml). Objects of the names <cluster>-cluster
+    without those marks are someone else's: teardown leaves them and says so, provisioning
+    refuses the group (it would rewrite its rules) before it creates anything."""
+    spec = make_spec(work, "solo")
+    state = work / "state-solo"
+    made = []
+    try:
+        keypair = tenant.compute.create_keypair(name="solo-cluster", public_key=foreign_public_key(work, "foreign-1"))
+        group = tenant.network.create_security_group(name="solo-cluster", description="the web servers of someone else")
+        made.append(group)
+        rule = tenant.network.create_security_group_rule(
+            security_group_id=group.id, direction="ingress", protocol="tcp", port_range_min=443, port_range_max=443
+        )
+
+        def theirs():
+            k = tenant.compute.find_keypair("solo-cluster")
+            g = tenant.network.get_security_group(group.id)
+            return (k and k.fingerprint, g.description, sorted(r["id"] for r in g.security_group_rules))
+
+        before = theirs()
+        assert before[0] == keypair.fingerprint and rule.id in before[2]
+
+        # 1. teardown of a cluster that owns neither: both stay, the run says so
+        run = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
+        assert run.rc == 0, run
+        assert "Left as they are, not this cluster's: keypair solo-cluster" in run.out, run
+        assert "security group solo-cluster (id %s" % group.id in run.out, run
+        assert theirs() == before
+
+        # 2. provisioning refuses the group before it creates anything (not even the key)
+        run = playbook(cloud_env, "provision.yml", spec)
+        assert run.rc != 0, run
+        assert "security group solo-cluster (id %s) exists in this project but is not the security group of cluster solo" % group.id in run.out, run
+        assert theirs() == before
+        assert cluster_servers(tenant, "solo") == []
+        assert not (state / "id_ed25519").exists()
+
+        # 3. without them the cluster is made; then someone else's keypair takes its name
+        tenant.compute.delete_keypair("solo-cluster")
+        tenant.network.delete_security_group(group.id)
+        made.clear()
+        run = playbook(cloud_env, "provision.yml", spec)
+        assert run.rc == 0, run
+        assert len(cluster_servers(tenant, "solo")) == 2
+        tenant.compute.delete_keypair("solo-cluster")
+        replaced = tenant.compute.create_keypair(name="solo-cluster", public_key=foreign_public_key(work, "foreign-2"))
+
+        # 4. teardown deletes the cluster's servers and group, not that keypair
+        run = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
+        assert run.rc == 0, run
+        assert cluster_servers(tenant, "solo") == []
+        assert tenant.network.find_security_group("solo-cluster") is None
+        assert tenant.compute.find_keypair("solo-cluster").fingerprint == replaced.fingerprint
+        assert "Left as they are, not this cluster's: keypair solo-cluster (its fingerprint is not that of %s/id_ed25519.pub)" % state in run.out, run
+    finally:
+        for group in made:
+            tenant.network.delete_security_group(group.id, ignore_missing=True)
+        tenant.compute.delete_keypair("solo-cluster", ignore_missing=True)
+        playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
