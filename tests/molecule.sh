@@ -28,7 +28,7 @@ tests/testbed/prepare.sh
 declare -A needs=(
   [nat_bridge]="host" [link_profile]="amd64 host"
   [qemu_host]="amd64 host arm64" [default]="amd64 host arm64"
-  [cpu_speed]="amd64 host"
+  [cpu_speed]="amd64 host" [arch_extra]="ppc64el s390x host-ibm"
 )
 
 # The podman network that plays the tenant network (fixed addresses).
