@@ -3,55 +3,15 @@ real tools fail (issue 14, "Stubs that behave like the tools"). Each case
 drives the fakes as the roles do, in a private root (FAKE_K8S_ROOT)."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-FILES = Path(__file__).resolve().parents[2] / "molecule" / "kubernetes_stubbed" / "files"
+from fake_k8s_nodes import FakeNode, init_documents
 
-INIT = [
-    {
-        "apiVersion": "kubeadm.k8s.io/v1beta4",
-        "kind": "InitConfiguration",
-        "bootstrapTokens": [{"ttl": "15m0s"}],
-        "nodeRegistration": {"name": "cp-0", "kubeletExtraArgs": [{"name": "node-ip", "value": "10.0.0.5"}]},
-    },
-    {
-        "apiVersion": "kubeadm.k8s.io/v1beta4",
-        "kind": "ClusterConfiguration",
-        "kubernetesVersion": "v1.34.1",
-        "controlPlaneEndpoint": "10.0.0.5:6443",
-        "networking": {"podSubnet": "10.244.0.0/16"},
-    },
-    {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration"},
-]
-
-
-class Node:
-    """One node's root (its /etc, /var/lib, /run) sharing the cluster state dir."""
-
-    def __init__(self, tmp, name, shared):
-        self.name = name
-        self.root = tmp / name
-        (self.root / "var/lib").mkdir(parents=True)
-        (self.root / "var/lib/fake-k8s").symlink_to(shared)
-
-    def run(self, tool, *args):
-        env = dict(os.environ, FAKE_K8S_ROOT=str(self.root), FAKE_K8S_HOSTNAME=self.name)
-        return subprocess.run([sys.executable, str(FILES / ("fake_%s.py" % tool))] + list(args), env=env, capture_output=True, text=True, check=False)
-
-    def kubectl(self, *args):
-        return self.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", *args)
-
-    def write(self, rel, text):
-        p = self.root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-        return str(p)
+INIT = init_documents("cp-0", "10.0.0.5")
+Node = FakeNode
 
 
 @pytest.fixture()

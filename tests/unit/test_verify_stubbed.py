@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fake_k8s_nodes import FILES, FakeNode, init_documents
+
 ROOT = Path(__file__).resolve().parents[2]
-FILES = ROOT / "molecule" / "kubernetes_stubbed" / "files"
 VENV_BIN = ROOT / ".venv" / "bin"
 GATE = "q8s.io/flannel-pending"
 
@@ -68,47 +69,16 @@ WORKERS = {
     "stub--z-1": ("s390x", "z"),
 }
 
-INIT = [
-    {
-        "apiVersion": "kubeadm.k8s.io/v1beta4",
-        "kind": "InitConfiguration",
-        "bootstrapTokens": [{"ttl": "15m0s"}],
-        "nodeRegistration": {"name": "stub--cp-0", "kubeletExtraArgs": [{"name": "node-ip", "value": "10.89.80.2"}]},
-    },
-    {
-        "apiVersion": "kubeadm.k8s.io/v1beta4",
-        "kind": "ClusterConfiguration",
-        "kubernetesVersion": "v1.34.1",
-        "controlPlaneEndpoint": "10.89.80.2:6443",
-        "networking": {"podSubnet": "10.244.0.0/16"},
-    },
-    {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration"},
-]
+INIT = init_documents("stub--cp-0", "10.89.80.2")
 
 
-class Node:
-    """One node's root sharing the fake cluster's state directory."""
-
-    def __init__(self, tmp, name, shared):
-        self.name = name
-        self.root = tmp / name
-        (self.root / "var/lib").mkdir(parents=True)
-        (self.root / "var/lib/fake-k8s").symlink_to(shared)
+class Node(FakeNode):
+    """A fake node whose stub runs must succeed; run() gives their output."""
 
     def run(self, tool, *args):
-        env = dict(os.environ, FAKE_K8S_ROOT=str(self.root), FAKE_K8S_HOSTNAME=self.name)
-        out = subprocess.run([sys.executable, str(FILES / ("fake_%s.py" % tool))] + list(args), env=env, capture_output=True, text=True, check=False)
+        out = super().run(tool, *args)
         assert out.returncode == 0, (tool, args, out.stderr)
         return out.stdout
-
-    def kubectl(self, *args):
-        return self.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", *args)
-
-    def write(self, rel, text):
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return str(path)
 
 
 def taint_text(taint):
