@@ -32,6 +32,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import inventory_json
 import pytest
 import yaml
 
@@ -248,21 +249,10 @@ def other(other_work, launched, tenant):
     return deployed_other
 
 
-def plain(value):
-    """ansible-inventory's JSON without its __ansible_unsafe wrappers."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 def nodes(work):
     """{inventory name: q8s_node} as the inventory plugin names and describes them."""
     proc = run(VENV_BIN / "ansible-inventory", "--list", "-e", "@%s" % work["path"], env=work["env"], check=True)
-    return {name: plain(hv["q8s_node"]) for name, hv in json.loads(proc.stdout)["_meta"]["hostvars"].items() if "q8s_node" in hv}
+    return {name: hv["q8s_node"] for name, hv in inventory_json.loads(proc.stdout)["_meta"]["hostvars"].items() if "q8s_node" in hv}
 
 
 def control_plane(work):

@@ -1,10 +1,11 @@
 """Node names as the q8s inventory plugin makes them from a spec: tests take them from
 here, never type them (the naming scheme belongs to plugins/module_utils)."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
+
+import inventory_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,12 +15,7 @@ def inventory(env, spec):
     cmd = [str(Path(sys.executable).with_name("ansible-inventory")), "--list", "-e", "@" + str(spec)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout, object_hook=_plain)
-
-
-def _plain(obj):
-    """--list writes strings Ansible marks unsafe as {"__ansible_unsafe": value}."""
-    return obj["__ansible_unsafe"] if set(obj) == {"__ansible_unsafe"} else obj
+    return inventory_json.loads(proc.stdout)
 
 
 class Names:

@@ -5,11 +5,11 @@ deleted by replace_host nor recreated by provisioning; both stop before they cha
 anything and name it. No guest boots here: the refusals come before any host exists.
 """
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
+import inventory_json
 import pytest
 import yaml
 
@@ -24,10 +24,6 @@ def run(*cmd):
     return subprocess.run([str(c) for c in cmd], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
 
 
-def unwrap(obj):
-    return obj["__ansible_unsafe"] if set(obj) == {"__ansible_unsafe"} else obj
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     work = tmp_path_factory.mktemp("own")
@@ -38,7 +34,7 @@ def cluster(tmp_path_factory):
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     inv = run(BIN / "ansible-inventory", "--list", "-e", "@%s" % path)
     assert inv.returncode == 0, inv.stdout + inv.stderr
-    groups = json.loads(inv.stdout, object_hook=unwrap)
+    groups = inventory_json.loads(inv.stdout)
     host = groups["q8s_qemu_hosts"]["hosts"][0]
     guest = groups["_meta"]["hostvars"][host]["q8s_node"]["guest"]
     initial = groups["q8s_control_plane_initial"]["hosts"][0]

@@ -18,6 +18,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import inventory_json
 import jsonschema
 import pytest
 from test_local_provider import SPEC, VENV_BIN, recap, run
@@ -45,21 +46,10 @@ def playbook(ctx, name, *args):
     return proc
 
 
-def plain(value):
-    """ansible-inventory's JSON without its {"__ansible_unsafe": ...} wrappers."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
-
-
 def inventory(spec_file):
     """Guests and their hosts as the inventory names them (never built here by hand)."""
     out = run(VENV_BIN / "ansible-inventory", "--list", "-e", "@%s" % spec_file, check=True).stdout
-    data = plain(json.loads(out))
+    data = inventory_json.loads(out)
     return data["q8s_emulated_workers"]["hosts"], data["q8s_control_plane"]["hosts"], data["_meta"]["hostvars"]
 
 

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 
+import inventory_json
 import pytest
 
 from ansible_collections.q8s.cluster.plugins.inventory.spec import InventoryModule
@@ -174,7 +175,7 @@ def test_bastion_proxies_every_host():
     assert sorted(hostvars) == ["demo--cp-0", "demo--x86-small-1", "demo--x86-small-1-host"]
     for name, hv in hostvars.items():
         raw = hv["ansible_ssh_common_args"]
-        args = shlex.split(raw.get("__ansible_unsafe", raw) if isinstance(raw, dict) else raw)
+        args = shlex.split(inventory_json.plain(raw))
         proxy = [a for a in args if a.startswith("ProxyCommand=")]
         assert len(proxy) == 1 and args[args.index(proxy[0]) - 1] == "-o", name
         jump = shlex.split(proxy[0][len("ProxyCommand=") :])
@@ -185,7 +186,7 @@ def test_bastion_proxies_every_host():
         assert "UserKnownHostsFile=<root>/tests/unit/fixtures/state-demo/known_hosts" in jump and "StrictHostKeyChecking=accept-new" in jump
         assert jump[-1] == "jump@203.0.113.10"
     host = hostvars["demo--x86-small-1"]["ansible_host"]
-    assert (host.get("__ansible_unsafe") if isinstance(host, dict) else host) == "10.254.1.21"
+    assert inventory_json.plain(host) == "10.254.1.21"
     assert hostvars["demo--x86-small-1"]["ansible_port"] == 2222
 
 
@@ -195,17 +196,14 @@ def test_ssh_hosts_use_the_clusters_known_hosts():
     local provider have no SSH options."""
     import shlex
 
-    def plain(value):
-        return value.get("__ansible_unsafe", value) if isinstance(value, dict) else value
-
     for case in ("cluster", "local"):
         state = "<root>/" + CASES[case][1]
         hostvars = inventory_list(*CASES[case])["_meta"]["hostvars"]
         for name, hv in hostvars.items():
-            if plain(hv.get("ansible_connection")) == "containers.podman.podman":
+            if inventory_json.plain(hv.get("ansible_connection")) == "containers.podman.podman":
                 assert "ansible_ssh_common_args" not in hv, name
                 continue
-            args = shlex.split(plain(hv["ansible_ssh_common_args"]))
+            args = shlex.split(inventory_json.plain(hv["ansible_ssh_common_args"]))
             assert args == ["-o", "UserKnownHostsFile=%s/known_hosts" % state, "-o", "StrictHostKeyChecking=accept-new"], (name, args)
 
 
@@ -216,15 +214,12 @@ def test_local_provider_hosts_are_podman_containers():
     data = inventory_list(*CASES["local"])
     hostvars = data["_meta"]["hostvars"]
 
-    def plain(value):
-        return value.get("__ansible_unsafe", value) if isinstance(value, dict) else value
-
     for name in ("local--cp-0", "local--x86-small-1-host", "local--arm-small-1-host"):
-        assert plain(hostvars[name]["ansible_connection"]) == "containers.podman.podman", name
+        assert inventory_json.plain(hostvars[name]["ansible_connection"]) == "containers.podman.podman", name
         assert "ansible_host" not in hostvars[name] and "ansible_user" not in hostvars[name], name
     assert "qemu_host_qemu_conf" not in hostvars["local--cp-0"]
     conf = hostvars["local--x86-small-1-host"]["qemu_host_qemu_conf"]
-    assert {k: plain(v) for k, v in conf.items()} == {"namespaces": "[]", "cgroup_controllers": "[]"}
+    assert inventory_json.plain(conf) == {"namespaces": "[]", "cgroup_controllers": "[]"}
     guest = hostvars["local--arm-small-1"]
-    assert plain(guest["ansible_host"]) == "10.89.80.4" and guest["ansible_port"] == 2222
+    assert inventory_json.plain(guest["ansible_host"]) == "10.89.80.4" and guest["ansible_port"] == 2222
     assert "ansible_connection" not in guest
