@@ -206,6 +206,8 @@ CFG
 # channel subsystem): guest_initramfs_ibm. pseries boots an ELF vmlinux, not a vmlinuz.
 declare -A GUEST_KERNEL_PKG=([ppc64el]=linux-image-powerpc64le [s390x]=linux-image-s390x)
 declare -A GUEST_INITRAMFS=([ppc64el]=guest_initramfs_ibm [s390x]=guest_initramfs_ibm)
+# The function that makes each arch's disk from its rootfs.
+declare -A GUEST_DISK=([amd64]=disk_amd64 [arm64]=disk_arm64 [ppc64el]=disk_dos_root [s390x]=disk_dos_root)
 
 # qemu-user for a foreign rootfs (prepare.sh registers aarch64 only).
 binfmt_enable() { # qemu arch name
@@ -227,19 +229,10 @@ guest_initramfs_ibm() {
   chmod 755 "$1/etc/initramfs-tools/hooks/q8s-virtio"
 }
 
-disk_ppc64el() { # tar out
+# The disk of ppc64el and s390x (above): one DOS partition, the ext4 root, no boot loader.
+disk_dos_root() { # tar out
   local tar=$1 out=$2 dev
-  local raw="$out.raw" mnt="$CACHE/tmp/mnt-ppc64el"
-  rm -f "$raw"; truncate -s 2G "$raw"
-  printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$raw"
-  dev=$(fill_root "$raw" $((2048 * 512)) $((2 * 1024 * 1024 * 1024 - 2048 * 512)) "$tar" "$mnt")
-  umount "$mnt"; losetup -d "$dev"
-  qemu-img convert -O qcow2 "$raw" "$out"; rm -f "$raw"
-}
-
-disk_s390x() { # tar out
-  local tar=$1 out=$2 dev
-  local raw="$out.raw" mnt="$CACHE/tmp/mnt-s390x"
+  local raw="$out.raw" mnt="$CACHE/tmp/mnt-${out##*/}"
   rm -f "$raw"; truncate -s 2G "$raw"
   printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$raw"
   dev=$(fill_root "$raw" $((2048 * 512)) $((2 * 1024 * 1024 * 1024 - 2048 * 512)) "$tar" "$mnt")
@@ -264,14 +257,14 @@ guest() { # arch
   [[ -z ${GUEST_KERNEL_PKG[$arch]:-} ]] || pkgs=${pkgs//linux-image-cloud-$arch/${GUEST_KERNEL_PKG[$arch]}}
   local t0=$SECONDS tar key out link
   tar=$(rootfs "$arch" "$pkgs" guest_customize debian-12-guest "${GUEST_INITRAMFS[$arch]:-guest_initramfs}")
-  key=$( { basename "$tar"; declare -f fill_root kver firstboot_install boot_files "disk_$arch"; firstboot_key; } | h)
+  key=$( { basename "$tar"; declare -f fill_root kver firstboot_install boot_files "${GUEST_DISK[$arch]}"; firstboot_key; } | h)
   local base="$CACHE/images/debian-12-$arch-$key" f
   out="$base.qcow2"
   link="$CACHE/images/debian-12-$arch"
   if [[ ! -s $out ]]; then
     log "disk $arch (key $key)"
     local t1=$SECONDS
-    "disk_$arch" "$tar" "$out.part.qcow2"
+    "${GUEST_DISK[$arch]}" "$tar" "$out.part.qcow2"
     mv "$out.part.qcow2" "$out"
     log "disk $arch built in $((SECONDS - t1)) s"
   fi
