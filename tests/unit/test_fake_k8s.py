@@ -3,12 +3,19 @@ real tools fail (issue 14, "Stubs that behave like the tools"). Each case
 drives the fakes as the roles do, in a private root (FAKE_K8S_ROOT)."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from fake_k8s_nodes import FakeNode, init_documents
+from fake_k8s_nodes import FILES, FakeNode, init_documents
+
+ROOT = FILES.parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
 
 INIT = init_documents("cp-0", "10.0.0.5")
 Node = FakeNode
@@ -221,3 +228,123 @@ def test_kubectl_taint_wait_patch_and_the_podcidr_allocator(cluster):
     (cluster["shared"] / "joined/cp-0").write_text(json.dumps({"taints": [], "labels": {}}))
     again = json.loads(cp.kubectl("get", "node", "cp-0", "-o", "json").stdout)
     assert again["spec"]["podCIDR"] != first
+
+
+# --- Flannel and containerd's sandbox, as the roles configure them (defects 5 and 6b) ---
+
+PLAYBOOK = """
+- name: Render one template of a role with its defaults and vars, as the role would
+  hosts: cp-0
+  connection: local
+  gather_facts: false
+  vars_files:
+    - "{{ q8s_role_dir }}/defaults/main.yml"
+    - "{{ q8s_role_dir }}/vars/main.yml"
+  tasks:
+    - name: Render
+      ansible.builtin.template:
+        src: "{{ q8s_role_dir }}/templates/{{ q8s_template }}"
+        dest: "{{ q8s_dest }}"
+        mode: "0644"
+"""
+
+
+def render(tmp, role, template, extra_vars):
+    """`template` of `role` rendered by Ansible from the role's own defaults and vars
+    (where the fixes live), for a cluster of one control plane and one emulated guest."""
+    (tmp / "render").mkdir(exist_ok=True)
+    inventory = tmp / "render/inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"q8s_control_plane": {"hosts": {"cp-0": {}}}, "q8s_emulated_workers": {"hosts": {"w-1": {}}}}}}))
+    playbook = tmp / "render/playbook.yml"
+    playbook.write_text(PLAYBOOK)
+    dest = tmp / "render" / template.replace(".j2", "")
+    values = dict(extra_vars, q8s_role_dir=str(ROOT / "roles" / role), q8s_template=template, q8s_dest=str(dest), ansible_python_interpreter=sys.executable)
+    env = dict(
+        os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_INVENTORY_ENABLED="yaml", Q8S_REPORT_DIR=str(tmp / "render/logs"), ANSIBLE_NOCOLOR="1"
+    )
+    out = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), "-e", json.dumps(values)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    return dest
+
+
+def netns_available():
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    probe = ["unshare", "-rn", "ip", "link", "add", "probe0", "type", "veth", "peer", "name", "probe1"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+
+needs_netns = pytest.mark.skipif(not netns_available(), reason="needs unshare -rn (a private network namespace) and iproute2")
+
+
+def sandbox(node, iface, address, mtu=1500):
+    """fake_pod_sandbox on `node` in a network namespace of its own whose only
+    interface (besides lo) is `iface`, with `address`/24, `mtu` and the default route."""
+    gateway = address.rsplit(".", 1)[0] + ".1"
+    script = (
+        f"ip link set lo up; ip link add {iface} mtu {mtu} type veth peer name peer0 mtu {mtu}; ip addr add {address}/24 dev {iface}; "
+        f"ip link set peer0 up; ip link set {iface} up; "
+        f'ip route add default via {gateway} dev {iface}; exec "$@"'
+    )
+    env = dict(os.environ, FAKE_K8S_ROOT=str(node.root), FAKE_K8S_HOSTNAME=node.name)
+    argv = ["unshare", "-rn", "sh", "-ec", script, "sh", sys.executable, str(FILES / "fake_pod_sandbox.py")]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+
+
+@needs_netns
+def test_flanneld_picks_each_nodes_interface_from_the_manifest_the_role_renders(cluster, tmp_path):
+    """Defect 6b: one DaemonSet for OpenStack servers (ens3) and guests (eth0,
+    net.ifnames=0). control_plane_flannel_iface: ens3 must still let flanneld start
+    on a guest; before the fix the manifest said only --iface=ens3 and flanneld
+    exited on every guest."""
+    cp, w = cluster["cp-0"], cluster["w-1"]
+    assert init(cp).returncode == 0
+    assert w.run("kubeadm", *join_command(cp), "--node-name", "w-1").returncode == 0
+    for name in ("cp-0", "w-1"):  # the API server's Node objects, with their podCIDRs
+        assert cp.kubectl("get", "node", name, "-o", "json").returncode == 0
+    manifest = render(tmp_path, "control_plane", "kube-flannel.yml.j2", {"control_plane_flannel_iface": "ens3"})
+    applied = cp.kubectl("apply", "-f", str(manifest))
+    assert applied.returncode == 0, applied.stderr
+    server = sandbox(cp, "ens3", "10.0.0.5", mtu=1450)
+    assert server.returncode == 0, server.stderr
+    assert "Using interface with name ens3" in server.stderr
+    assert "FLANNEL_MTU=1400" in (cp.root / "run/flannel/subnet.env").read_text()
+    guest = sandbox(w, "eth0", "192.168.122.10")
+    assert guest.returncode == 0, guest.stderr
+    assert "Using interface with name eth0" in guest.stderr
+    # the stand-in fails as flanneld does when no --iface matches (the check can fail)
+    stray = sandbox(w, "enp1s0", "192.168.122.10")
+    assert stray.returncode == 1 and "Failed to find interface to use that matches the interfaces and/or regexes provided" in stray.stderr
+
+
+@needs_netns
+@pytest.mark.parametrize("repository", ["", "mirror.internal:5000/k8s"])
+def test_the_sandbox_image_is_the_one_kubeadm_pulled(cluster, tmp_path, repository):
+    """Defect 5: containerd's sandbox image (config.toml as k8s_common renders it)
+    must be the pause image kubeadm of the version expects from the same
+    repository, which is what the joins pull; in an air-gapped cluster (mirror) or
+    without a registry at all, any other image cannot be pulled and no pod starts."""
+    cp, w = cluster["cp-0"], cluster["w-1"]
+    assert init(cp).returncode == 0
+    assert w.run("kubeadm", *join_command(cp), "--node-name", "w-1").returncode == 0
+    assert cp.kubectl("get", "node", "w-1", "-o", "json").returncode == 0
+    extra = {"q8s_cluster": {"kubernetes_version": "1.34.1"}, "q8s_image_repository": repository}
+    config = render(tmp_path, "k8s_common", "config.toml.j2", extra)
+    w.write("etc/containerd/config.toml", config.read_text())
+    # what k8s_worker pulls before its join: kube-proxy and pause of `kubeadm config images list`
+    listed = w.run("kubeadm", "config", "images", "list", "--image-repository", repository or "registry.k8s.io", "--kubernetes-version", "v1.34.1")
+    for image in [i for i in listed.stdout.split() if "/pause:" in i or "/kube-proxy:" in i]:
+        assert w.run("crictl", "pull", image).returncode == 0
+    out = sandbox(w, "eth0", "192.168.122.10")
+    assert out.returncode == 0, out.stderr
+    # the stand-in refuses an image nobody pulled, as containerd without a registry does
+    w.write("etc/containerd/config.toml", config.read_text().replace("pause:3.10.1", "pause:3.10"))
+    missing = sandbox(w, "eth0", "192.168.122.10")
+    assert missing.returncode == 1 and 'failed to get sandbox image "%s/pause:3.10"' % (repository or "registry.k8s.io") in missing.stderr
