@@ -127,6 +127,26 @@ def test_control_plane_join_writes_kubelet_conf_before_its_etcd_member(cluster):
     assert [m["name"] for m in members["members"]] == ["cp-0"]
 
 
+def test_worker_join_failing_in_the_tls_bootstrap_leaves_what_preflight_refuses(cluster):
+    """A worker join that fails in kubelet-start leaves the CA, the bootstrap kubeconfig and
+    a running kubelet but no kubelet.conf and no Node: every later join fails preflight
+    until `kubeadm reset` (defect 2, worker side)."""
+    cp, w = cluster["cp-0"], cluster["w-1"]
+    assert init(cp).returncode == 0
+    (cluster["shared"] / "faults").mkdir(exist_ok=True)
+    (cluster["shared"] / "faults/join-tls-bootstrap-w-1").write_text("")
+    out = w.run("kubeadm", *join_command(cp), "--node-name", "w-1")
+    assert out.returncode == 1 and "kubelet-start" in out.stderr
+    assert (w.root / "etc/kubernetes/pki/ca.crt").exists() and (w.root / "etc/kubernetes/bootstrap-kubelet.conf").exists()
+    assert not (w.root / "etc/kubernetes/kubelet.conf").exists()
+    assert cp.kubectl("get", "node", "w-1", "-o", "name").returncode == 1
+    again = w.run("kubeadm", *join_command(cp), "--node-name", "w-1")
+    assert again.returncode == 1 and "FileAvailable--etc-kubernetes-pki-ca.crt" in again.stderr and "Port-10250" in again.stderr
+    assert w.run("kubeadm", "reset", "--force").returncode == 0
+    ok = w.run("kubeadm", *join_command(cp), "--node-name", "w-1")
+    assert ok.returncode == 0, ok.stderr
+
+
 @pytest.mark.parametrize(
     "line, message",
     [

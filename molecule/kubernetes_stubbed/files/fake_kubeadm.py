@@ -9,8 +9,10 @@ Models where real kubeadm writes what and where it fails, so that the roles'
   tokens, cluster-info) exist; a one-shot fault file makes it fail there;
 * join writes kubelet.conf during kubelet-start (TLS bootstrap) and, for a
   control plane, adds the etcd member only after that; a one-shot fault makes
-  a control-plane join fail in between; a second join on a node with leftovers
-  fails preflight as kubeadm does;
+  a control-plane join fail in between, another (join-tls-bootstrap-<node>)
+  any join during the TLS bootstrap, after the CA, the bootstrap kubeconfig and
+  the kubelet; a second join on a node with leftovers fails preflight as
+  kubeadm does;
 * tokens and certificate keys expire (simulated clock, advanced by the slow
   joins of emulated nodes); join timeouts come from the JoinConfiguration or
   kubeadm's defaults; kubelet refuses disallowed --node-labels and taint
@@ -544,6 +546,12 @@ def cmd_join(args, cluster):
     write(path("/etc/kubernetes/pki/ca.crt"), "fake ca\n", 0o644)
     write(path("/etc/kubernetes/bootstrap-kubelet.conf"), "# fake bootstrap kubeconfig (token hidden)\n")
     labels, taints = start_kubelet(name, fields["kubelet_node_labels"], fields["taint_effects"], s["taints"], s["labels"])
+    if take_fault("join-tls-bootstrap-" + name):
+        save_cluster(cluster)
+        raise Fail(
+            "error execution phase kubelet-start: failed to run Kubelet: the TLS bootstrap did not finish: "
+            "the kubelet could not reach the API server (injected fault)"
+        )
     slow = read_number("join-seconds/" + name)
     limit = min(s["timeouts"]["kubeletHealthCheck"], s["timeouts"]["tlsBootstrap"])
     if slow > limit:
