@@ -11,6 +11,8 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_defaults
+
 # The pause image kubeadm expects per Kubernetes minor: kubeadm's
 # cmd/kubeadm/app/constants/constants.go, PauseVersion, in each release branch.
 # The only place q8s keeps it; a minor past the table takes its last entry.
@@ -185,7 +187,9 @@ def required_sources(settings):
         return out
     skip_tags = "or run with --skip-tags kubernetes to stop before the Kubernetes steps"
     if not settings.get("skip_binaries", False):
-        key_url = str(settings.get("kubernetes_repo_key_url", "")).replace("{minor}", _minor_text(settings.get("kubernetes_version", "1.34")))
+        key_url = str(settings.get("kubernetes_repo_key_url", "")).replace(
+            "{minor}", _minor_text(settings.get("kubernetes_version", q8s_defaults.KUBERNETES_VERSION))
+        )
         out.append(
             {
                 "name": "Kubernetes package repository",

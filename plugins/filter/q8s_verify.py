@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.q8s.cluster.plugins.module_utils import q8s_verify
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_defaults, q8s_verify
 
 
 def verify_guest_facts(text):
@@ -20,7 +20,7 @@ def verify_guest(facts, node, vm_type):
     return q8s_verify.check_guest(node, vm_type, facts)
 
 
-def verify_kubernetes(nodes, expected, gate_taint="q8s.io/flannel-pending"):
+def verify_kubernetes(nodes, expected, gate_taint=q8s_defaults.FLANNEL_GATE_TAINT):
     """Mismatch records of the Kubernetes layer (see q8s_verify.check_kubernetes)."""
     return q8s_verify.check_kubernetes(nodes, expected, gate_taint)
 

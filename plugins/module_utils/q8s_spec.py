@@ -21,6 +21,7 @@ import re
 
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing as addressing
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_cpu_speed as cpu_speed
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_defaults as defaults
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_names as names
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_specfile as specfile
@@ -36,7 +37,7 @@ except ImportError:  # pragma: no cover
 
 UPSTREAM_TAGS = ("!ClusterData", "!ClusterDefinition", "!VmTypes", "!VmType")
 
-DEFAULT_KUBERNETES_VERSION = "1.34.1"
+DEFAULT_KUBERNETES_VERSION = defaults.KUBERNETES_VERSION
 MIN_KUBERNETES_MINOR = 28
 DEFAULT_TCP_PORTS = [22, 80, 443, 2222, 2379, 2380, 6443, 8472, 10250, 10256, 10257, 10259]
 DEFAULT_UDP_PORTS = [8472]
@@ -201,11 +202,6 @@ def _typename(value):
         bool: "a boolean",
         type(None): "empty",
     }.get(type(value), type(value).__name__)
-
-
-def default_state_dir(cluster_name):
-    """Where the controller keeps a cluster's state unless the spec says otherwise."""
-    return "~/.q8s/%s" % cluster_name
 
 
 def is_spec(data):
@@ -942,7 +938,12 @@ def _kubernetes_version(checker, raw):
     if value is None:
         return DEFAULT_KUBERNETES_VERSION
     if isinstance(value, float):
-        checker.error("kubernetes_version", value, "lost its patch level: YAML read it as a number", "quote it and give all three parts, such as '1.34.1'")
+        checker.error(
+            "kubernetes_version",
+            value,
+            "lost its patch level: YAML read it as a number",
+            "quote it and give all three parts, such as '%s'" % DEFAULT_KUBERNETES_VERSION,
+        )
         return None
     text = checker.string("kubernetes_version", value)
     if text is None:
@@ -970,10 +971,10 @@ def _kubernetes_version(checker, raw):
 
 def _state_dir(checker, raw, name):
     """Where the controller keeps the cluster's key and state: a directory of its own."""
-    value = checker.string("state_dir", raw, default=default_state_dir(name or "q8s"))
+    value = checker.string("state_dir", raw, default=defaults.default_state_dir(name or "q8s"))
     if raw is None or value is None:
         return value
-    fix = "use a directory for this cluster alone, such as %s" % default_state_dir(name or "q8s")
+    fix = "use a directory for this cluster alone, such as %s" % defaults.default_state_dir(name or "q8s")
     if not (value.startswith("/") or value == "~" or value.startswith("~/")):
         checker.error("state_dir", value, "is a relative path, which depends on where a command runs", fix)
         return None

@@ -16,6 +16,7 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_defaults as defaults
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
 
 # Memory: the guest's MemTotal is the RAM minus what the kernel keeps for itself (its
@@ -307,7 +308,7 @@ def _taint_text(taint):
     return "%s%s:%s" % (taint["key"], "=%s" % value if value not in (None, "") else "", taint["effect"])
 
 
-def check_kubernetes(nodes, expected, gate_taint="q8s.io/flannel-pending"):
+def check_kubernetes(nodes, expected, gate_taint=defaults.FLANNEL_GATE_TAINT):
     """Mismatches of the Kubernetes layer. ``nodes``: ``kubectl get nodes -o json``
     (parsed). ``expected``: {node name: {"role": "control_plane"|"guest", "vm_type": name,
     "spec": vm_type_spec}} for every node the inventory has."""
