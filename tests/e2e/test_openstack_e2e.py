@@ -32,6 +32,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import guest_hardware
 import inventory_json
 import pytest
 import yaml
@@ -366,22 +367,9 @@ def test_every_server_is_a_container_at_its_port(tenant, deployed):
 
 def test_guests_emulate_the_requested_hardware(work, deployed):
     for guest, vm_type, address in guests(work, deployed["hosts"]):
-        proc = ssh(
-            deployed["key"], "q8s", address, "hostname; uname -m; nproc; grep MemTotal /proc/meminfo; lsblk -bdno SIZE /dev/vda; cat /proc/cpuinfo", port=2222
-        )
+        proc = ssh(deployed["key"], "q8s", address, guest_hardware.PROBE, port=2222)
         assert proc.returncode == 0, (guest, proc.stderr)
-        lines = proc.stdout.splitlines()
-        assert lines[0] == guest
-        assert lines[1] == {"x86_64": "x86_64", "arm_64": "aarch64"}[vm_type["architecture"]]
-        assert int(lines[2]) == vm_type["num_cpus"]
-        mem_mb = int(lines[3].split()[1]) / 1024
-        assert 0.8 * vm_type["ram"] < mem_mb <= vm_type["ram"], (guest, mem_mb)
-        assert int(lines[4]) == vm_type["storage"] * 1024**3
-        cpuinfo = "\n".join(lines[5:])
-        if lines[1] == "x86_64":
-            assert re.search(r"model name\s+: AMD EPYC-Rome", cpuinfo), cpuinfo[:500]
-        else:
-            assert re.search(r"CPU part\s+: 0xd07", cpuinfo), cpuinfo[:500]  # Cortex-A57
+        guest_hardware.assert_emulates(guest, vm_type, proc.stdout)
 
 
 def node_address(work, guest):

@@ -10,6 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import guest_hardware
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,20 +81,9 @@ def test_every_host_is_a_container_on_the_cluster_network(spec, deployed):
 
 def test_guests_emulate_the_requested_hardware(spec, deployed):
     for guest, vm_type, address in guests(spec, deployed["hosts"]):
-        proc = ssh(deployed["key"], address, "hostname; uname -m; nproc; grep MemTotal /proc/meminfo; lsblk -bdno SIZE /dev/vda; cat /proc/cpuinfo")
+        proc = ssh(deployed["key"], address, guest_hardware.PROBE)
         assert proc.returncode == 0, (guest, proc.stderr)
-        lines = proc.stdout.splitlines()
-        assert lines[0] == guest
-        assert lines[1] == {"x86_64": "x86_64", "arm_64": "aarch64", "aarch64": "aarch64"}[vm_type["architecture"]]
-        assert int(lines[2]) == vm_type["num_cpus"]
-        mem_mb = int(lines[3].split()[1]) / 1024
-        assert 0.8 * vm_type["ram"] < mem_mb <= vm_type["ram"], (guest, mem_mb)
-        assert int(lines[4]) == vm_type["storage"] * 1024**3
-        cpuinfo = "\n".join(lines[5:])
-        if lines[1] == "x86_64":
-            assert re.search(r"model name\s+: AMD EPYC-Rome", cpuinfo), cpuinfo[:500]
-        else:
-            assert re.search(r"CPU part\s+: 0xd07", cpuinfo), cpuinfo[:500]  # Cortex-A57
+        guest_hardware.assert_emulates(guest, vm_type, proc.stdout)
 
 
 def test_host_port_22_stays_the_hosts(spec, deployed):
