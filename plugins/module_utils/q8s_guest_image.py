@@ -17,6 +17,11 @@ writes it; ``{}`` when there is none) and two switches. The choice:
   nothing more from cloud-init boots without it). ``direct_boot=False`` boots every guest
   through its image's boot loader (and so cloud-init), whatever the image has.
 
+The golden image builder (playbooks/golden_images.yml) boots the base image: directly from
+its kernel and initrd when the spec gives them (ppc64el and s390x images have no boot loader
+at all), with cloud-init, which installs the packages; it exports the kernel file its machine
+boots directly (``BOOT_KERNEL_FILE``: the ELF vmlinux on pseries).
+
 Every file gets a name in the host's image cache from its source and checksum, so a new
 source or checksum is a new file and a running guest's backing file is never replaced.
 """
@@ -27,6 +32,8 @@ __metaclass__ = type
 
 import hashlib
 import posixpath
+
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_models as models
 
 BOOT_SUFFIXES = (("kernel", ".vmlinuz"), ("initrd", ".initrd"))
 
@@ -58,7 +65,10 @@ def choose(base, arch, golden=None, golden_use=True, direct_boot=True):
     builders boot from it); ``boot`` ``{}`` to boot the image's boot loader, or
     ``{kernel, initrd, cmdline, firstboot}`` with ``kernel`` and ``initrd`` each
     ``{name, source, checksum}``; ``cache_entries`` every file the host's image cache needs
-    (``{name, source, checksum}`` each).
+    (``{name, source, checksum}`` each); ``builder`` how golden_images.yml's builder boots
+    the base image (``boot`` as above, from the base image whatever image the guests use:
+    hosts.yml caches these files when it runs with golden images off, as golden_images.yml
+    runs it first) and which kernel file of /boot it exports (``kernel_file``).
     """
     golden = golden or {}
     use_golden = bool(golden_use) and bool(golden) and golden.get("base") == base
@@ -71,11 +81,17 @@ def choose(base, arch, golden=None, golden_use=True, direct_boot=True):
     entries = [dict(image, name=name)]
     if boot:
         entries += [boot["kernel"], boot["initrd"]]
+    base_name = cache_name(arch, _file(base))
+    builder_boot = {}
+    if direct_boot and base.get("kernel") and base.get("initrd"):
+        # cloud-init must run in the builder: it installs the packages and seals the image
+        builder_boot = _boot(base_name, base, base.get("cmdline"), False)
     return {
         "golden": use_golden,
         "image": image,
         "name": name,
-        "base_name": cache_name(arch, _file(base)),
+        "base_name": base_name,
         "boot": boot,
         "cache_entries": entries,
+        "builder": {"boot": builder_boot, "kernel_file": models.BOOT_KERNEL_FILE.get(arch, "vmlinuz")},
     }

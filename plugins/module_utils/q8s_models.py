@@ -228,6 +228,11 @@ MACHINE_MODELS = {
 
 DEFAULT_MACHINE = {"x86_64": "q35", "aarch64": "virt", "ppc64le": "pseries", "s390x": "s390-ccw-virtio"}
 
+# The kernel file a direct kernel boot loads, as Debian's kernel package installs it
+# (/boot/<file>-<version>): QEMU's pseries loads the ELF vmlinux (there is no vmlinuz on
+# ppc64el), the other machines the boot image vmlinuz (bzImage, arm64 Image, s390 image).
+BOOT_KERNEL_FILE = {"x86_64": "vmlinuz", "aarch64": "vmlinuz", "ppc64le": "vmlinux", "s390x": "vmlinuz"}
+
 # QEMU releases whose machine types are versioned (``pc-q35-7.2``, ``virt-8.2`` ...):
 # QEMU 1.4 to 10.1. A versioned name must be one of these releases, and at least the
 # first release that had the machine (``pc-q35`` since 2.4 in QEMU 7.2's list, ``virt``
