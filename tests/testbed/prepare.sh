@@ -16,6 +16,7 @@ PKGS=(
   extlinux syslinux-common dosfstools mtools fdisk e2fsprogs
   iptables iperf3 openssh-client python3-pycdlib python3-libvirt
   graphviz librsvg2-bin  # verify.yml report: dot draws the topology; the local test renders SVG to PNG
+  haproxy  # tests/unit/test_api_endpoint.py runs the load balancer config api_lb renders
 )
 
 missing=()
