@@ -12,7 +12,9 @@ Copies report.json and the pictures (topology.svg, timings.svg) as the run drew 
 writes report.md with q8s_report.render_markdown and replaces the README's example table
 with q8s_report.node_types_table, so neither can drift from the report. Regenerate after a
 real deployment of examples/local.yml: `make deploy ARGS="--skip-tags kubernetes"` (site.yml
-writes the report), then this script, then `make teardown CONFIRM=true`.
+writes the report), then this script, then `make teardown CONFIRM=true`. A later verify.yml
+run rewrites ~/.q8s/local/report with its own stage timings: copy site.yml's report aside
+first (and pass that directory) to keep the deployment's stages in the example.
 """
 
 import json

@@ -1,7 +1,7 @@
 """The example report under docs/examples/report/ (a real run of examples/local.yml, copied by
 scripts/report_example.py) and the README's table of it: report.md and the README's table are
 what q8s_report renders for the committed report.json, the report describes examples/local.yml
-(its state agrees with its mismatches; a guest without mismatches was read from inside), and the
+(every node passed, each guest read from inside), and the
 pictures are the ones the run drew, with the cluster's nodes in them."""
 
 import importlib.util
@@ -59,13 +59,18 @@ def test_the_example_is_a_run_of_examples_local_yml():
         assert (conf["cpu_model"], conf["num_cpus"], conf["ram_mb"], conf["storage_gb"]) == (want["cpu_model"], want["num_cpus"], want["ram"], want["storage"])
         assert conf["link"] == (want.get("network") or {})
     assert data["state"] == ("mismatch" if data["mismatches"] else "ok")
-    # a guest without mismatches was read from inside and is what its type says
-    matching = [n for n in data["nodes"] if n["role"] == "guest" and n["state"] == "ok"]
-    assert matching, "no guest of the example matches its spec"
-    for node in matching:
+    # the README shows a cluster as built: every node of the example passed
+    assert data["state"] == "ok" and not data["mismatches"], data["mismatches"]
+    assert all(n["state"] == "ok" for n in data["nodes"]), [n["name"] for n in data["nodes"] if n["state"] != "ok"]
+    # every guest was read from inside and is what its type says
+    guests = [n for n in data["nodes"] if n["role"] == "guest"]
+    assert len(guests) == sum(SPEC["cluster_definition"]["worker"].values()), guests
+    for node in guests:
         assert node["observed"]["architecture"] == node["configured"]["architecture"], node
         assert node["observed"]["num_cpus"] == node["configured"]["num_cpus"], node
         assert node["observed"]["cpu"], node
+        assert node["observed"]["disk_gb"] == node["configured"]["storage_gb"], node
+        assert node["observed"]["memtotal_mb"] and node["observed"]["rtt_ms"] is not None, node
     assert data["stages"], "no stage timings"
 
 
