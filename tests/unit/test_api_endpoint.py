@@ -5,7 +5,8 @@ For a cluster of two control planes, role control_plane renders the kubeadm conf
 the extra control plane (controlPlaneEndpoint, which kubeadm also hands to every joining
 node) and role api_lb renders haproxy's config with the backends
 playbooks/tasks/api_lb.yml gives it, both by Ansible from the roles' own defaults and
-vars. In a network namespace of its own, two stand-in API servers (HTTPS,
+vars. In a network namespace of its own (and a PID namespace, so that nothing outlives the
+test even when it times out), two stand-in API servers (HTTPS,
 molecule/api_lb/files/standin_apiserver.py) play the control planes at 127.0.0.2 and
 127.0.0.3, and Debian's haproxy runs the rendered config (its `user`/`group`/`log`
 lines dropped: the namespace has no haproxy user and no syslog). The initial control
@@ -129,7 +130,7 @@ def test_the_endpoint_survives_losing_the_initial_control_plane(tmp_path):
         check=True,
     )
     proc = subprocess.run(
-        ["unshare", "-rn", "sh", "-c", NETWORK, "sh", str(out), str(API_LB_FILES), host, port, lb],
+        ["unshare", "-rnpf", "--kill-child", "sh", "-c", NETWORK, "sh", str(out), str(API_LB_FILES), host, port, lb],
         capture_output=True,
         text=True,
         timeout=120,
