@@ -133,14 +133,14 @@ def load():
     return os.getloadavg()[0]
 
 
-def assert_packages(state_dir, user, address, label):
+def assert_packages(state_dir, user, address, label, packages=PACKAGES):
     """Both ways must end with the packages installed in the guest: ask dpkg over SSH."""
     cmd = ["ssh", "-i", str(state_dir / "id_ed25519"), "-p", "2222", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"]
     cmd += ["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "%s@%s" % (user, address)]
-    cmd += ["dpkg-query -W -f '${Package} ${db:Status-Status}\\n' " + " ".join(PACKAGES)]
+    cmd += ["dpkg-query -W -f '${Package} ${db:Status-Status}\\n' " + " ".join(packages)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     installed = {line.split()[0] for line in proc.stdout.splitlines() if line.endswith(" installed")}
-    missing = sorted(set(PACKAGES) - installed)
+    missing = sorted(set(packages) - installed)
     if missing:
         raise SystemExit("%s: packages missing in the guest: %s (%s)" % (label, " ".join(missing), proc.stderr.strip()))
 
@@ -158,6 +158,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="boots per way and architecture (default 3)")
     parser.add_argument("--arches", default="x86_64,aarch64", help="comma-separated, of %s (default x86_64,aarch64)" % ", ".join(ARCHES))
     parser.add_argument("--ways", default=",".join(WAYS), help="baseline,golden (default) or golden")
+    parser.add_argument("--packages", default=",".join(PACKAGES), help="comma-separated Debian packages (default %(default)s)")
+    parser.add_argument("--together", action="store_true", help="build every architecture's image in one run (in parallel), not one at a time")
     args = parser.parse_args()
     arches = [a.strip() for a in args.arches.split(",") if a.strip()]
     if not arches or set(arches) - set(ARCHES):
@@ -165,6 +167,7 @@ def main():
     ways_wanted = [w.strip() for w in args.ways.split(",") if w.strip()]
     if "golden" not in ways_wanted or set(ways_wanted) - set(WAYS):
         parser.error("--ways: baseline,golden or golden")
+    packages = [p.strip() for p in args.packages.split(",") if p.strip()]
     subprocess.run([str(ROOT / "tests" / "testbed" / "prepare.sh")], check=True, stdout=subprocess.DEVNULL)
     targets = ["host"] + sorted(set(t for a in arches for t in IMAGES[a]))
     subprocess.run([str(ROOT / "tests" / "testbed" / "build-images.sh"), *targets], check=True, stderr=subprocess.DEVNULL)
@@ -176,10 +179,10 @@ def main():
         spec_file = tmp / "goldbench.yml"
         spec_file.write_text(yaml.safe_dump(data))
         golden_dir = tmp / "images"
-        common = ["-e", "q8s_golden_dir=%s" % golden_dir, "-e", "q8s_kubernetes_skip_binaries=true", "-e", json.dumps({"q8s_golden_packages": PACKAGES})]
+        common = ["-e", "q8s_golden_dir=%s" % golden_dir, "-e", "q8s_kubernetes_skip_binaries=true", "-e", json.dumps({"q8s_golden_packages": packages})]
         # the upstream way: the spec's base image, cloud-init installs the packages
         ways = {
-            "baseline": ["-e", "q8s_golden_use=false", "-e", json.dumps({"emulated_worker_cloud_config": {"package_update": True, "packages": PACKAGES}})],
+            "baseline": ["-e", "q8s_golden_use=false", "-e", json.dumps({"emulated_worker_cloud_config": {"package_update": True, "packages": packages}})],
             "golden": [],
         }
         ways = {way: extra for way, extra in ways.items() if way in ways_wanted}
@@ -190,15 +193,19 @@ def main():
             for type_name in sorted(data["cluster_definition"]["worker"]):
                 guest = "goldbench--%s-1" % type_name
                 pairs.append((arch_of(data, type_name), guest, guest + "-host"))
-            # One architecture at a time: each builder has the machine to itself.
-            for arch, _guest, host in pairs:
+            pairs.sort(key=lambda pair: ARCHES.index(pair[0]))
+            # One architecture at a time (each builder has the machine to itself), or with
+            # --together all in one run.
+            for batch in [pairs] if args.together else [[pair] for pair in pairs]:
                 t0, load0 = time.monotonic(), load()
-                playbook(spec_file, "golden_images.yml", *common, "--limit", host)
-                print("golden image %-8s built in %.1f s (not part of the ratio), load %.2f -> %.2f" % (arch, time.monotonic() - t0, load0, load()), flush=True)
+                playbook(spec_file, "golden_images.yml", *common, "--limit", ",".join(host for _arch, _guest, host in batch))
+                names = " ".join(arch for arch, _guest, _host in batch)
+                print("golden image %s built in %.1f s (not part of the ratio), load %.2f -> %.2f" % (names, time.monotonic() - t0, load0, load()), flush=True)
+            for arch, _guest, host in pairs:
                 left = builder_left(host)
                 if left:
                     raise SystemExit("golden_images.yml left its builder behind on %s: %s" % (host, " ".join(left)))
-                manifest = check_manifest(golden_dir, arch, PACKAGES)
+                manifest = check_manifest(golden_dir, arch, packages)
                 print(
                     "  manifest: image, kernel and initrd match their checksums; kernel %s boots on %s; %s"
                     % (Path(manifest["kernel"]["source"]).name, arch, manifest["cmdline"]),
@@ -217,7 +224,7 @@ def main():
                         remove_guest(host, guest)
                         load0 = load()
                         _ssh_s, done_s, guest_s = boot_once(spec_file, host, hosts[host], *common, *extra, guest=guest)
-                        assert_packages(tmp / "state", data["guest_user"], hosts[host], "%s %s" % (arch, way))
+                        assert_packages(tmp / "state", data["guest_user"], hosts[host], "%s %s" % (arch, way), packages)
                         console = subprocess.run(["podman", "exec", host, "cat", CONSOLE % guest], capture_output=True, text=True, check=False).stdout
                         if (way == "golden") != ("q8s-firstboot: ready" in console):
                             raise SystemExit("%s %s: booted the wrong way (q8s-firstboot is for golden guests only)" % (arch, way))
