@@ -168,6 +168,10 @@ graceful_timeout = 5
 accesslog = "$W/log/$1-access.log"
 # the request's duration in ms at the end: where a slow run spends its time
 access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s "%(a)s" %(M)sms'
+# Apache's LimitRequestLine, in front of the services in most clouds: nova lists the ports
+# of up to 150 servers in one neutron query (security_group_api), longer than gunicorn's
+# default 4094 bytes
+limit_request_line = 8190
 EOF
 }
 
