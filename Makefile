@@ -32,13 +32,13 @@ export VIRTUAL_ENV := $(VENV)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export PIP_CACHE_DIR ?= /var/cache/q8s/pip
 
-# The stages `make test` runs, in this order (scripts/test.sh): lint, sanity and unit one
-# after another, then two lanes side by side, which keeps both cores busy. Each lane mixes
+# The stages `make test` runs, in this order (scripts/test.sh): lint, sanity and unit side
+# by side (each keeps about one core busy), then two lanes side by side. Each lane mixes
 # suites that mostly compute (TCG guests) with suites that mostly wait: the loopback cloud
 # (integration, then e2e: they share its ports, so one lane, one after the other) and the
 # local provider in one; the QEMU-layer Molecule scenarios, the Kubernetes-layer ones and
 # the package checks in the other. Figures per suite: docs/performance.md.
-TEST_SUITES := lint sanity unit integration+e2e+local,molecule+molecule-k8s+package
+TEST_SUITES := lint,sanity,unit integration+e2e+local,molecule+molecule-k8s+package
 CLUSTER ?= examples/local.yml
 ARGS ?=
 CONFIRM ?= false
