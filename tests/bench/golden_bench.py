@@ -12,7 +12,8 @@ host, one guest at a time, the two ways alternating, --runs times each (medians 
   whose cloud-init installs the packages at first boot (`packages`: Debian's containerd,
   runc, conntrack, socat, ebtables, ethtool); ready when cloud-init has finished;
 - golden: playbooks/golden_images.yml builds the images first, one architecture at a time
-  (--limit its host; each build's time is printed, not part of the ratio), then checks them
+  (--limit its host and the control planes; --together: all in one run; each build's time
+  is printed, not part of the ratio), then checks them
   as tests/local/test_golden.py does: the manifest names image, kernel and initrd with
   checksums that match the fetched files, the kernel is one the architecture's machine
   boots directly (x86 bzImage, arm64 Image, the ELF vmlinux of pseries, the s390 image), the
