@@ -12,6 +12,7 @@ found"). cloud.sh writes the same uuid5 into <state_path>/compute_id before each
 import json
 import os
 import subprocess
+import time
 import uuid
 
 from nova import exception
@@ -39,6 +40,8 @@ class StableFakeDriver(fake.FakeDriver):
 # Servers that are real machines of this host: one podman container per instance.
 
 LOG = logging.getLogger(__name__)
+# How often destroy() runs `podman rm -f` before it gives up.
+DESTROY_ATTEMPTS = 5
 
 PREFIX = "q8s-nova-"
 LABEL = "q8s_nova_instance"
@@ -178,7 +181,20 @@ class PodmanDriver(StableFakeDriver):
         LOG.info("server %s is container %s at %s", instance.hostname, name, ips[0]["address"])
 
     def destroy(self, context, instance, network_info, block_device_info=None, destroy_disks=True, destroy_secrets=True):
-        podman("rm", "-f", "-t", "5", container_name(instance.uuid), check=False)
+        # A hypervisor's destroy either removes the machine or fails: on a busy host
+        # `podman rm -f` has left a stopped container behind (its removal failed after the
+        # stop), so try again and raise (the instance goes to ERROR) rather than report a
+        # server gone whose machine is still there.
+        name = container_name(instance.uuid)
+        for attempt in range(1, DESTROY_ATTEMPTS + 1):
+            removed = podman("rm", "-f", "-t", "5", name, check=False)
+            # `container exists`: 0 it does, 1 it does not
+            if podman("container", "exists", name, check=False).returncode == 1:
+                break
+            LOG.warning("podman rm %s, attempt %d: still there: %s", name, attempt, removed.stderr.strip()[-300:])
+            time.sleep(2 * attempt)
+        else:
+            raise exception.NovaException("podman rm %s failed %d times: %s" % (name, DESTROY_ATTEMPTS, removed.stderr.strip()[-500:]))
         super().destroy(context, instance, network_info, block_device_info, destroy_disks, destroy_secrets)
 
     def power_off(self, instance, timeout=0, retry_interval=0):
