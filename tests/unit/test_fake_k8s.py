@@ -18,14 +18,13 @@ ROOT = FILES.parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 
 INIT = init_documents("cp-0", "10.0.0.5")
-Node = FakeNode
 
 
 @pytest.fixture()
 def cluster(tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
-    nodes = {n: Node(tmp_path, n, shared) for n in ("cp-0", "cp-1", "w-1")}
+    nodes = {n: FakeNode(tmp_path, n, shared) for n in ("cp-0", "cp-1", "w-1")}
     nodes["shared"] = shared
     return nodes
 
