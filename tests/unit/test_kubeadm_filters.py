@@ -75,3 +75,35 @@ def test_readd_control_plane_removes_and_rejoins_each_node_before_the_next():
     assert len(resetting) == 1, "one play resets the nodes"
     assert ("q8s.cluster.control_plane", "main") in includes(resetting[0]), "the play that resets a node also joins it again"
     assert resetting[0].get("serial") == 1
+
+
+def _roles_run(tasks):
+    """(role, tasks_from) of every include_role/import_role in tasks, blocks included."""
+    out = []
+    for task in tasks or []:
+        for key in ("block", "rescue", "always"):
+            out += _roles_run(task.get(key))
+        inc = task.get("ansible.builtin.include_role") or task.get("ansible.builtin.import_role")
+        if inc:
+            out.append((inc["name"], inc.get("tasks_from", "main")))
+    return out
+
+
+@pytest.mark.parametrize("playbook", ["playbooks/kubernetes.yml", "playbooks/site.yml"])
+def test_the_version_check_stops_every_node_before_a_package_moves(playbook):
+    """Issue 14, defect 7: without this play first, a new minor in the spec upgrades
+    kubelet, kubeadm and kubectl through apt (k8s_common) and nothing runs kubeadm
+    upgrade (shown on the whole kubernetes.yml, docs/kubernetes.md)."""
+    plays = yaml.safe_load((ROOT / playbook).read_text())
+    runs = [
+        _roles_run(p.get("tasks", []) + p.get("pre_tasks", [])) + [(r.get("role") if isinstance(r, dict) else r, "main") for r in p.get("roles", [])]
+        for p in plays
+    ]
+    check = [i for i, r in enumerate(runs) if ("q8s.cluster.control_plane", "version_check") in r]
+    packages = [i for i, r in enumerate(runs) if any(role == "q8s.cluster.k8s_common" for role, _ in r)]
+    if playbook.endswith("site.yml"):
+        packages.append([i for i, p in enumerate(plays) if p.get("ansible.builtin.import_playbook") == "kubernetes.yml"][0])
+    assert check and packages, "%s: no version check or no k8s_common play found" % playbook
+    assert check[0] < min(packages), "%s: a play runs k8s_common before the version check" % playbook
+    assert plays[check[0]]["hosts"] == "q8s_control_plane_initial"
+    assert plays[check[0]].get("any_errors_fatal") is True, "a refusal must stop every node, not only the control plane"
