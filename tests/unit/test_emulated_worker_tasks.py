@@ -1,0 +1,73 @@
+"""roles/emulated_worker's task files and entry points (issue 15): main.yml is a list of
+concerns (spec, image, existing, disk, seed, domain, wait), and every task file is an entry
+point in meta/argument_specs.yml or a part of one."""
+
+import os
+
+import yaml
+
+from inventory_cases import ROOT
+
+ROLE = os.path.join(ROOT, "roles", "emulated_worker")
+TASKS = os.path.join(ROLE, "tasks")
+INCLUDES = ("ansible.builtin.import_tasks", "ansible.builtin.include_tasks")
+
+
+def load(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or []
+
+
+def entry_points():
+    return set(load(os.path.join(ROLE, "meta", "argument_specs.yml"))["argument_specs"])
+
+
+def includes(tasks):
+    """The task files a list of tasks imports or includes (in blocks too), in order."""
+    out = []
+    for task in tasks:
+        for key in INCLUDES:
+            if key in task:
+                assert "{{" not in task[key], "a templated task file name hides what %s runs" % key
+                out.append(task[key])
+        for section in ("block", "rescue", "always"):
+            out += includes(task.get(section) or [])
+    return out
+
+
+def reached(entry):
+    """Every task file an entry point runs, itself included."""
+    seen, todo = set(), [entry + ".yml"]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += includes(load(os.path.join(TASKS, name)))
+    return seen
+
+
+def test_every_task_file_is_an_entry_point_or_a_part_of_one():
+    files = {name for name in os.listdir(TASKS) if name.endswith(".yml")}
+    entries = entry_points()
+    missing = sorted(entry for entry in entries if entry + ".yml" not in files)
+    assert not missing, "argument_specs entry points without a task file: %s" % missing
+    parts = set().union(*(reached(entry) for entry in entries))
+    assert files - parts == set(), "task files no entry point runs (add an argument_specs entry or include them)"
+    assert {"main", "remove"} <= entries
+
+
+def test_main_is_a_list_of_the_concerns():
+    main = load(os.path.join(TASKS, "main.yml"))
+    assert all(any(key in task for key in INCLUDES) for task in main), "main.yml only lists the concerns' files"
+    assert includes(main) == ["spec.yml", "image.yml", "existing.yml", "disk.yml", "seed.yml", "domain.yml", "wait.yml"]
+
+
+def test_validation_comes_before_any_change():
+    """spec.yml and image.yml only check and compute: nothing on the host changes before them."""
+    allowed = {"ansible.builtin.assert", "ansible.builtin.set_fact", "ansible.builtin.stat", "ansible.builtin.fail", "ansible.builtin.command"}
+    for name in ("spec.yml", "image.yml"):
+        for task in load(os.path.join(TASKS, name)):
+            module = next(key for key in task if key.startswith("ansible.builtin."))
+            assert module in allowed, "%s: %s" % (name, task["name"])
+            if module == "ansible.builtin.command":
+                assert task.get("changed_when") is False and task.get("check_mode") is False, task["name"]
