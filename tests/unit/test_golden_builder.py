@@ -80,7 +80,8 @@ def test_exported_kernel_file(arch):
     assert set(BOOT_KERNEL_FILE) == set(ARCHITECTURES)
 
 
-# golden_images.yml's build play vars, with the guest_image choice, rendered for one node.
+# golden_images.yml's build play vars, with the guest_image choice, rendered for one node
+# after the play's first task (q8s-firstboot from emulated_worker's tasks_from: firstboot).
 PLAY = """
 - name: Render the builder's boot and cloud-config
   hosts: localhost
@@ -89,6 +90,7 @@ PLAY = """
     - %(root)s/playbooks/vars/guest_image.yml
   vars: %(vars)s
   tasks:
+    - %(first)s
     - name: Print them
       ansible.builtin.debug:
         msg: "OUT {{ {'boot': __q8s_golden_builder_boot, 'kernel_file': __q8s_golden_kernel_file,
@@ -99,13 +101,14 @@ PLAY = """
 
 def render(tmp_path, arch, base):
     plays = yaml.safe_load((ROOT / "playbooks" / "golden_images.yml").read_text())
-    play_vars = next(play for play in plays if play.get("name") == "Build the golden images")["vars"]
-    play_vars = dict(play_vars, __q8s_golden_firstboot_dir=str(ROOT / "roles" / "emulated_worker" / "files"))
+    play = next(play for play in plays if play.get("name") == "Build the golden images")
+    play_vars, first = dict(play["vars"]), play["tasks"][0]
+    assert first["ansible.builtin.include_role"] == {"name": "q8s.cluster.emulated_worker", "tasks_from": "firstboot"}
     play_vars["q8s_node"] = {"vm_type_spec": {"architecture": arch}}
     play_vars["q8s_cluster"] = {"kubernetes_version": "1.34.1", "guest_images": {arch: base}}
     play_vars["q8s_kubernetes_skip_binaries"] = True
     playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAY % {"root": ROOT, "vars": json.dumps(play_vars)})
+    playbook.write_text(PLAY % {"root": ROOT, "vars": json.dumps(play_vars), "first": json.dumps(first)})
     proc = run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", "q8s_golden_dir=%s" % tmp_path])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line = next(line for line in proc.stdout.splitlines() if "OUT " in line)
@@ -135,6 +138,17 @@ def test_golden_images_yml_wires_the_builder(tmp_path, arch):
     assert out["kernel_file"] == kernel
     script = seal(out["cc"])
     assert "ls /boot/%s-* " % kernel in script
+    # q8s-firstboot and its units, from emulated_worker's tasks_from: firstboot; the seal enables the units
+    written = {f["path"]: f for f in out["cc"]["write_files"]}
+    files = ROOT / "roles" / "emulated_worker" / "files"
+    assert written["/usr/local/sbin/q8s-firstboot"] == {
+        "path": "/usr/local/sbin/q8s-firstboot",
+        "permissions": "0755",
+        "content": (files / "q8s-firstboot").read_text(),
+    }
+    units = ["q8s-firstboot.service", "q8s-growroot.service", "q8s-ready.service"]
+    assert [written["/etc/systemd/system/" + unit]["content"] for unit in units] == [(files / unit).read_text() for unit in units]
+    assert "\nsystemctl enable %s\n" % " ".join(units) in script
     # newest of two kernels, with its initrd; the other kernel file (and System.map) ignored
     boot = tmp_path / "boot"
     boot.mkdir()
