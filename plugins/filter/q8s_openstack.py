@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: q8s developers
 # MIT License (see LICENSE)
-"""The cluster's OpenStack servers and security group rules as Jinja filters; the decisions live in
-module_utils/q8s_openstack.py (tested in tests/unit/test_openstack_filters.py)."""
+"""The cluster's OpenStack servers and security group rules, and what provision_openstack.yml does
+with the servers it finds, as Jinja filters; the decisions live in module_utils/q8s_openstack.py
+(tested in tests/unit/test_openstack_filters.py and test_openstack_provision_filters.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -42,6 +43,76 @@ def security_group_rules(spec, group, api_port=q8s_openstack.API_PORT, open_to_w
         raise AnsibleFilterError("security_group_rules: %s" % (exc,))
 
 
+def _list_of_dicts(value, name, what):
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)) or not all(isinstance(item, dict) for item in value):
+        raise AnsibleFilterError("%s: %s must be a list of servers (dicts), not %r" % (name, what, value))
+    return value
+
+
+def _call(name, func, *args):
+    try:
+        return func(*args)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise AnsibleFilterError("%s: %s" % (name, exc))
+
+
+def provision_scope(servers, only=None):
+    """The servers a run creates and waits for (see q8s_openstack.provision_scope)."""
+    return _call("provision_scope", q8s_openstack.provision_scope, _list_of_dicts(servers, "provision_scope", "the input (openstack_servers)"), only)
+
+
+def server_requests(scope, flavors):
+    """The servers module's ``servers`` option (see q8s_openstack.server_requests)."""
+    if not isinstance(flavors, dict):
+        raise AnsibleFilterError("server_requests: flavors must be the pre-flight's flavors (name -> {id}), not %r" % (flavors,))
+    return _call("server_requests", q8s_openstack.server_requests, _list_of_dicts(scope, "server_requests", "the input (provision_scope)"), flavors)
+
+
+def servers_to_replace(found, cluster, scope):
+    """The cluster's servers in ERROR that a run recreates (see q8s_openstack.servers_to_replace)."""
+    if not cluster:
+        raise AnsibleFilterError("servers_to_replace: needs the cluster's name")
+    return _call(
+        "servers_to_replace",
+        q8s_openstack.servers_to_replace,
+        _list_of_dicts(found, "servers_to_replace", "the input (server_info's servers)"),
+        str(cluster),
+        _list_of_dicts(scope, "servers_to_replace", "scope"),
+    )
+
+
+def server_addresses(servers, network):
+    """Server name -> address on the cluster network (see q8s_openstack.server_addresses)."""
+    if not network:
+        raise AnsibleFilterError("server_addresses: needs the name of the cluster network")
+    return _call("server_addresses", q8s_openstack.server_addresses, _list_of_dicts(servers, "server_addresses", "the input"), str(network))
+
+
+def stale_host_keys(created, addresses):
+    """known_hosts names of the servers created anew (see q8s_openstack.stale_host_keys)."""
+    if created is not None and (isinstance(created, (str, bytes, dict)) or not isinstance(created, (list, tuple))):
+        raise AnsibleFilterError("stale_host_keys: the input must be the list of created servers' names, not %r" % (created,))
+    if not isinstance(addresses, dict):
+        raise AnsibleFilterError("stale_host_keys: addresses must be a mapping of server names to addresses, not %r" % (addresses,))
+    return q8s_openstack.stale_host_keys(created, addresses)
+
+
+def ssh_waits(addresses, only=None):
+    """The servers whose SSH a run waits for (see q8s_openstack.ssh_waits)."""
+    if not isinstance(addresses, dict):
+        raise AnsibleFilterError("ssh_waits: the input must be a mapping of server names to addresses, not %r" % (addresses,))
+    return _call("ssh_waits", q8s_openstack.ssh_waits, addresses, only)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"openstack_servers": openstack_servers, "security_group_rules": security_group_rules}
+        return {
+            "openstack_servers": openstack_servers,
+            "security_group_rules": security_group_rules,
+            "provision_scope": provision_scope,
+            "server_requests": server_requests,
+            "servers_to_replace": servers_to_replace,
+            "server_addresses": server_addresses,
+            "stale_host_keys": stale_host_keys,
+            "ssh_waits": ssh_waits,
+        }

@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: q8s developers
 # MIT License (see LICENSE)
-"""The OpenStack objects of a cluster: which servers exist and which rules its security group has.
+"""The OpenStack objects of a cluster: which servers exist, which rules its security group has,
+and what provision_openstack.yml does with the servers it finds.
 
-Pure functions over a normalised spec (q8s_spec.normalise), used by
-playbooks/provision_openstack.yml through the filters ``openstack_servers`` and
-``security_group_rules`` (plugins/filter/q8s_openstack.py):
+Pure functions over a normalised spec (q8s_spec.normalise) and over what the cloud
+answered, used by playbooks/provision_openstack.yml through the filters of
+plugins/filter/q8s_openstack.py (``openstack_servers``, ``security_group_rules``,
+``provision_scope``, ``server_requests``, ``servers_to_replace``, ``server_addresses``,
+``stale_host_keys``, ``ssh_waits``):
 
 - the servers are the inventory's hosts that are OpenStack servers, as
   q8s_topology.topology() lists them: every control plane (the initial one first, adopted
@@ -16,7 +19,14 @@ playbooks/provision_openstack.yml through the filters ``openstack_servers`` and
   (``worker_port_range_min``..``worker_port_range_max``) over TCP and UDP; from outside
   (``admin_cidr``, and 0.0.0.0/0 when the operator opens the cluster to the world) SSH and
   the Kubernetes API port. The local API load balancer (role api_lb) listens on the
-  loopback address only and needs no rule.
+  loopback address only and needs no rule;
+- the scope of a run: every server but the adopted one, or only those named in
+  ``q8s_provision_only`` (repair/replace_host.yml); what the module ``servers`` is asked
+  to create (flavor ID, the metadata ``q8s_role``, ``q8s_vm_type``, ``q8s_initial``); which
+  servers in ERROR are deleted to be recreated (only the cluster's own, in scope);
+- each server's address on the cluster network (hosts.json, from which the inventory
+  plugin places the guests: q8s_addressing), the known_hosts entries of servers created
+  anew, and the servers whose SSH the run waits for.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +38,8 @@ from ansible_collections.q8s.cluster.plugins.module_utils import q8s_topology
 SSH_PORT = 22
 API_PORT = 6443
 WORLD = "0.0.0.0/0"
+# The port of a QEMU host that forwards to its guest's SSH (roles nat_bridge, emulated_worker).
+GUEST_SSH_PORT = 2222
 
 
 def servers(spec):
@@ -120,3 +132,110 @@ def security_group_rules(spec, group, api_port=API_PORT, open_to_world=False):
         if rule not in unique:
             unique.append(rule)
     return unique
+
+
+def _only(only):
+    """``q8s_provision_only`` as a set of names, or None when it is not set (every server)."""
+    if only is None:
+        return None
+    if isinstance(only, (str, bytes, dict)) or not hasattr(only, "__iter__"):
+        raise ValueError("q8s_provision_only must be a list of server names, not %r; pass it as a list (JSON or YAML)" % (only,))
+    return set(str(name) for name in only)
+
+
+def provision_scope(servers, only=None):
+    """The servers a provisioning run checks, creates and waits for, in ``servers``' order:
+    every one but the adopted initial instance (q8s never creates it), and with ``only``
+    (``q8s_provision_only``) just those it names; a name of ``only`` that is no server of
+    the cluster selects nothing."""
+    names = _only(only)
+    return [s for s in servers if not s["adopted"] and (names is None or s["name"] in names)]
+
+
+def server_metadata(server):
+    """The metadata a new server carries besides ``q8s_cluster`` (the module ``servers`` adds it):
+    its role, its vm type (``none`` for a control plane) and whether it is the initial control
+    plane (``true``/``false``), all strings as Nova keeps them."""
+    return {
+        "q8s_role": server["role"],
+        "q8s_vm_type": server["vm_type"] or "none",
+        "q8s_initial": "true" if server["initial"] else "false",
+    }
+
+
+def server_requests(scope, flavors):
+    """What the module ``servers`` gets for ``scope``: ``{name, flavor, metadata}`` with the
+    flavor's ID from the pre-flight's ``flavors`` (flavor name -> ``{id, ...}``)."""
+    out = []
+    for server in scope:
+        flavor = flavors.get(server["flavor"]) if isinstance(flavors, dict) else None
+        if not isinstance(flavor, dict) or not flavor.get("id"):
+            raise ValueError(
+                "server %s needs flavor %r, which the pre-flight did not find (it found: %s)"
+                % (server["name"], server["flavor"], ", ".join(sorted(flavors)) if isinstance(flavors, dict) and flavors else "none")
+            )
+        out.append({"name": server["name"], "flavor": flavor["id"], "metadata": server_metadata(server)})
+    return out
+
+
+def owned_by(server, cluster):
+    """True when the cloud's ``server`` carries the metadata q8s_cluster=<cluster>."""
+    metadata = server.get("metadata") or {}
+    return isinstance(metadata, dict) and metadata.get("q8s_cluster") == cluster
+
+
+def servers_to_replace(found, cluster, scope):
+    """The servers of ``found`` (openstack.cloud.server_info's) that a run deletes to create them
+    again: in ERROR, carrying this cluster's metadata, and named in ``scope``. A server of
+    another cluster, or one without metadata, is never among them."""
+    names = set(s["name"] for s in scope)
+    return [s for s in found if s.get("status") == "ERROR" and owned_by(s, cluster) and s.get("name") in names]
+
+
+def _is_ipv4(entry):
+    version = entry.get("version")
+    if version is not None:
+        return str(version) == "4"
+    return ":" not in str(entry.get("addr", ""))
+
+
+def server_address(server, network):
+    """The address of ``server`` (Nova's ``addresses``, by network name) on the cluster network
+    ``network``: its first IPv4 address there (the spec's networks are IPv4), else its first
+    address; None while it has none (not yet wired, or only on other networks)."""
+    entries = [e for e in ((server.get("addresses") or {}).get(network) or []) if isinstance(e, dict) and e.get("addr")]
+    if not entries:
+        return None
+    ipv4 = [e for e in entries if _is_ipv4(e)]
+    return str((ipv4 or entries)[0]["addr"])
+
+
+def server_addresses(servers, network):
+    """Server name -> address on the cluster network ``network``, for every server of ``servers``
+    that has one there, in ``servers``' order (what hosts.json holds)."""
+    out = {}
+    for server in servers:
+        address = server_address(server, network)
+        if address is not None:
+            out[str(server["name"])] = address
+    return out
+
+
+def stale_host_keys(created, addresses):
+    """The known_hosts names to forget for the servers ``created`` anew: each one's address (its
+    own SSH) and ``[address]:2222`` (its guest's SSH through it); a created server without an
+    address yet has none."""
+    out = []
+    for name in created or []:
+        address = addresses.get(name)
+        if address:
+            out.extend([address, "[%s]:%d" % (address, GUEST_SSH_PORT)])
+    return out
+
+
+def ssh_waits(addresses, only=None):
+    """The servers whose SSH a run waits for, as ``{key: name, value: address}`` in
+    ``addresses``' order (the items dict2items makes): all of ``addresses``, or with ``only``
+    (``q8s_provision_only``) just those it names."""
+    names = _only(only)
+    return [{"key": name, "value": address} for name, address in addresses.items() if names is None or name in names]
