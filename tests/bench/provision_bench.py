@@ -48,7 +48,8 @@ BIN = Path(sys.executable).parent
 LOCK = "/var/lock/q8s-cloud.lock"
 SERVICES = ("keystone", "nova", "neutron", "placement", "glance")
 sys.path.insert(0, str(ROOT / ".collections"))
-from ansible_collections.q8s.cluster.plugins.module_utils.q8s_spec import DEFAULT_TCP_PORTS, DEFAULT_UDP_PORTS  # noqa: E402
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_openstack  # noqa: E402
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_spec import normalise  # noqa: E402
 
 # a gunicorn access-log line (cloud.sh's access_log_format): ... "METHOD PATH HTTP/1.1" status size "agent" 12ms
 ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d+) \S+ "[^"]*" (?P<ms>\d+)ms$')
@@ -220,15 +221,26 @@ def upstream(conn, n):
     return elapsed
 
 
-def rules():
-    """provision.yml's security group rules for the bench spec (no admin_cidr)."""
-    out = [{"direction": "egress", "ether_type": "IPv4"}, {"direction": "egress", "ether_type": "IPv6"}]
-    group = "benchbase-cluster"
-    out.append({"protocol": "icmp", "remote_group": group})
-    for proto, ports in (("tcp", DEFAULT_TCP_PORTS), ("udp", DEFAULT_UDP_PORTS)):
-        out += [{"protocol": proto, "port_range_min": p, "port_range_max": p, "remote_group": group} for p in ports]
-    out += [{"protocol": proto, "port_range_min": 30000, "port_range_max": 32767, "remote_group": group} for proto in ("tcp", "udp")]
-    return out
+def bench_spec(name, n, workdir):
+    """The cluster spec of the bench's provision.yml runs: 1 control plane + n-1 QEMU hosts, no admin_cidr."""
+    return {
+        "cluster_name": name,
+        "private_network_id": "private",
+        "remote_ip_prefix": "192.0.2.0/24",
+        "default_image_name": "q8s-test-image",
+        "state_dir": str(workdir / name),
+        "cluster_definition": {"master_node_flavor": "q8s.small", "number_additional_master_nodes": 0, "worker": {"x86-small": n - 1}},
+        "vm_types": {
+            "x86-small": {"architecture": "x86_64", "num_cpus": 1, "cpu_model": "EPYC-Rome", "ram": 512, "storage": 5, "openstack_flavor": "q8s.small"}
+        },
+    }
+
+
+def rules(name, n, workdir):
+    """provision.yml's security group rules for the bench spec of cluster `name`: the list
+    q8s_openstack.security_group_rules() gives provision_openstack.yml (one home)."""
+    spec = normalise(bench_spec(name, n, workdir))[0]
+    return q8s_openstack.security_group_rules(spec, spec["cluster_security_group"])
 
 
 def openstack_cloud_baseline(conn, n, env, cloud, workdir):
@@ -241,7 +253,7 @@ def openstack_cloud_baseline(conn, n, env, cloud, workdir):
         "bench_flavor": "q8s.small",
         "bench_network": "private",
         "bench_public_key": str(workdir / "base_key.pub"),
-        "bench_rules": rules(),
+        "bench_rules": rules("benchbase", n, workdir),
         "bench_delay": 2,
         "bench_concurrency": 10,
     }
@@ -275,17 +287,7 @@ def _cleanup(conn, name):
 
 
 def provision(conn, n, env, cloud, workdir, name):
-    spec = {
-        "cluster_name": name,
-        "private_network_id": "private",
-        "remote_ip_prefix": "192.0.2.0/24",
-        "default_image_name": "q8s-test-image",
-        "state_dir": str(workdir / name),
-        "cluster_definition": {"master_node_flavor": "q8s.small", "number_additional_master_nodes": 0, "worker": {"x86-small": n - 1}},
-        "vm_types": {
-            "x86-small": {"architecture": "x86_64", "num_cpus": 1, "cpu_model": "EPYC-Rome", "ram": 512, "storage": 5, "openstack_flavor": "q8s.small"}
-        },
-    }
+    spec = bench_spec(name, n, workdir)
     path = workdir / ("%s.yml" % name)
     path.write_text(yaml.safe_dump(spec))
     common = ["-e", "@%s" % path, "-e", "q8s_cloud=q8s-test", "-e", "q8s_provision_wait_for_ssh=false"]
