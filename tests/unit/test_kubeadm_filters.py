@@ -100,7 +100,7 @@ def test_the_version_check_stops_every_node_before_a_package_moves(playbook):
         for p in plays
     ]
     check = [i for i, r in enumerate(runs) if ("q8s.cluster.control_plane", "version_check") in r]
-    packages = [i for i, r in enumerate(runs) if any(role == "q8s.cluster.k8s_common" for role, _ in r)]
+    packages = [i for i, r in enumerate(runs) if any(run[0] == "q8s.cluster.k8s_common" for run in r)]
     if playbook.endswith("site.yml"):
         packages.append([i for i, p in enumerate(plays) if p.get("ansible.builtin.import_playbook") == "kubernetes.yml"][0])
     assert check and packages, "%s: no version check or no k8s_common play found" % playbook
