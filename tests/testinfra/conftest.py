@@ -1,0 +1,82 @@
+"""Shared fixtures of the testinfra tests that the Molecule scenarios run.
+
+A scenario's verify.yml runs these tests through molecule/resources/tasks/testinfra.yml
+(pytest --connection=ansible --ansible-inventory=<Molecule's inventory>), at the
+points of its sequence where the host state is known; a failing test fails the
+task and so ``molecule verify``. Measurements (iperf3, boot times) stay in the
+playbooks.
+
+How a host is reached: testinfra's ansible backend reads the inventory and runs
+commands itself over ssh, local or docker, but for any other connection it
+starts one ``ansible -m shell`` per command. The scenarios reach their podman
+containers with Ansible's podman connection, which is ``podman exec``; the
+``host`` fixture below does the same with testinfra's podman backend.
+
+Variables come from Ansible (the debug module on the controller), so the Jinja
+in the inventory (lookups, ``{{ q8s_cluster... }}``) is resolved the way the
+playbooks see it; a role's default applies when the inventory does not set the
+variable (``role_var``).
+"""
+
+import os
+import re
+import sys
+
+import pytest
+import testinfra
+from q8s_testinfra import UNDEFINED, direct_spec, load_yaml
+
+# ansible and ansible-inventory (called by testinfra) from the interpreter's own environment.
+_BIN = os.path.dirname(sys.executable)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+@pytest.fixture(scope="module")
+def host(_testinfra_host):
+    """The host under test, reached like its Ansible connection does (podman exec)."""
+    backend = _testinfra_host.backend
+    if backend.NAME != "ansible":
+        return _testinfra_host
+    spec = direct_spec(backend.host, backend.get_variables())
+    return testinfra.get_host(spec) if spec else _testinfra_host
+
+
+@pytest.fixture(scope="module")
+def inventory_hostname(_testinfra_host):
+    return _testinfra_host.backend.host
+
+
+@pytest.fixture(scope="module")
+def group_names(_testinfra_host):
+    return _testinfra_host.backend.get_variables()["group_names"]
+
+
+@pytest.fixture(scope="module")
+def var(_testinfra_host):
+    """var(name[, default]): the host's variable, templated by Ansible; a KeyError without default."""
+    cache = {}
+
+    def lookup(name, default=UNDEFINED):
+        if name not in cache:
+            assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name), name
+            expression = "msg={{ [%s is defined, %s | default(none)] }}" % (name, name)
+            cache[name] = _testinfra_host.ansible("ansible.builtin.debug", expression, check=False)["msg"]
+        defined, value = cache[name]
+        if defined:
+            return value
+        if default is UNDEFINED:
+            raise KeyError("%s: %s is not defined" % (_testinfra_host.backend.host, name))
+        return default
+
+    return lookup
+
+
+@pytest.fixture(scope="module")
+def role_var(var):
+    """role_var(role, name): the inventory's value, else the role's default."""
+
+    def lookup(role, name):
+        return var(name, load_yaml("roles", role, "defaults", "main.yml")[name])
+
+    return lookup
