@@ -52,31 +52,50 @@ def group_names(_testinfra_host):
     return _testinfra_host.backend.get_variables()["group_names"]
 
 
-@pytest.fixture(scope="module")
-def var(_testinfra_host):
-    """var(name[, default]): the host's variable, templated by Ansible; a KeyError without default."""
-    cache = {}
+class HostVars:
+    """A host's variables, templated by Ansible (the debug module, one call per batch)."""
 
-    def lookup(name, default=UNDEFINED):
-        if name not in cache:
+    def __init__(self, testinfra_host):
+        self._host = testinfra_host
+        self._cache = {}
+
+    def load(self, names):
+        """Fetch the variables of `names` not fetched yet, in one Ansible call."""
+        missing = [name for name in names if name not in self._cache]
+        if not missing:
+            return
+        for name in missing:
             assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name), name
-            expression = "msg={{ [%s is defined, %s | default(none)] }}" % (name, name)
-            cache[name] = _testinfra_host.ansible("ansible.builtin.debug", expression, check=False)["msg"]
-        defined, value = cache[name]
+        pairs = ", ".join("[%s is defined, %s | default(none)]" % (name, name) for name in missing)
+        result = self._host.ansible("ansible.builtin.debug", "msg={{ [%s] }}" % pairs, check=False)
+        assert "msg" in result, result
+        self._cache.update(zip(missing, result["msg"], strict=True))
+
+    def __call__(self, name, default=UNDEFINED):
+        """The variable's value; `default` when it is undefined, else a KeyError."""
+        self.load([name])
+        defined, value = self._cache[name]
         if defined:
             return value
         if default is UNDEFINED:
-            raise KeyError("%s: %s is not defined" % (_testinfra_host.backend.host, name))
+            raise KeyError("%s: %s is not defined" % (self._host.backend.host, name))
         return default
 
-    return lookup
+
+@pytest.fixture(scope="module")
+def var(_testinfra_host):
+    """var(name[, default]): the host's variable, templated by Ansible."""
+    return HostVars(_testinfra_host)
 
 
 @pytest.fixture(scope="module")
 def role_var(var):
-    """role_var(role, name): the inventory's value, else the role's default."""
+    """role_var(role, name): the inventory's value, else the role's default (as written in
+    defaults/main.yml). The first call for a role fetches all of its variables at once."""
 
     def lookup(role, name):
-        return var(name, load_yaml("roles", role, "defaults", "main.yml")[name])
+        defaults = load_yaml("roles", role, "defaults", "main.yml")
+        var.load(sorted(defaults))
+        return var(name, defaults[name])
 
     return lookup
