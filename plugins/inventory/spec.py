@@ -82,11 +82,9 @@ from ansible.parsing.yaml.loader import AnsibleLoader
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.q8s.cluster.plugins.module_utils import q8s_spec, q8s_specfile, q8s_topology
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing, q8s_spec, q8s_specfile, q8s_topology
 
 display = Display()
-
-GUEST_SSH_PORT = 2222
 
 
 def _construct_upstream_object(loader, node):
@@ -296,7 +294,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             address = None
         elif node["role"] == "guest":
             hostvars["ansible_user"] = spec["guest_user"]
-            hostvars["ansible_port"] = GUEST_SSH_PORT
+            hostvars["ansible_port"] = q8s_addressing.GUEST_SSH_PORT
             address = addresses.get(node["qemu_host"])
         else:
             hostvars["ansible_user"] = spec["host_ssh_user"]

@@ -31,6 +31,11 @@ except ImportError:  # pragma: no cover - exercised only without netaddr
     HAS_NETADDR = False
 
 
+# The port of a QEMU host that forwards to its guest's SSH (roles nat_bridge and
+# emulated_worker get it from the guest's ansible_port, which the inventory sets from here).
+GUEST_SSH_PORT = 2222
+
+
 class AddressPlanError(ValueError):
     """An address that cannot be placed in the plan."""
 

@@ -33,13 +33,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.q8s.cluster.plugins.module_utils import q8s_topology
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing, q8s_topology
 
 SSH_PORT = 22
 API_PORT = 6443
 WORLD = "0.0.0.0/0"
-# The port of a QEMU host that forwards to its guest's SSH (roles nat_bridge, emulated_worker).
-GUEST_SSH_PORT = 2222
 
 
 def servers(spec):
@@ -229,7 +227,7 @@ def stale_host_keys(created, addresses):
     for name in created or []:
         address = addresses.get(name)
         if address:
-            out.extend([address, "[%s]:%d" % (address, GUEST_SSH_PORT)])
+            out.extend([address, "[%s]:%d" % (address, q8s_addressing.GUEST_SSH_PORT)])
     return out
 
 

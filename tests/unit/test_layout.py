@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,22 @@ def test_checkout_is_linked_as_the_collection() -> None:
     if not link.is_symlink():
         pytest.skip("no .collections link (run `make setup`)")
     assert link.resolve() == ROOT
+
+
+def test_the_guest_ssh_port_has_one_home() -> None:
+    """The port a QEMU host forwards to its guest's SSH is q8s_addressing.GUEST_SSH_PORT: the
+    inventory sets it as the guest's ansible_port and the default security group opens it;
+    the roles that forward and wait on it default to the same number, and no playbook
+    writes the number itself (verify.yml and guests.yml read the guest's ansible_port)."""
+    from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing, q8s_spec
+
+    port = q8s_addressing.GUEST_SSH_PORT
+    assert port in q8s_spec.DEFAULT_TCP_PORTS
+    for role, variable in (("nat_bridge", "nat_bridge_ssh_port"), ("emulated_worker", "emulated_worker_ssh_port")):
+        assert _load(f"roles/{role}/defaults/main.yml")[variable] == port, variable
+        spec = _load(f"roles/{role}/meta/argument_specs.yml")["argument_specs"]["main"]["options"][variable]
+        assert spec["default"] == port, variable
+    for playbook in sorted((ROOT / "playbooks").glob("*.yml")):
+        with playbook.open(encoding="utf-8") as handle:
+            text = json.dumps(yaml.safe_load(handle))
+        assert str(port) not in text, f"{playbook.name} writes the guest SSH port {port}; use hostvars[guest].ansible_port"
