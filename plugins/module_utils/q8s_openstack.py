@@ -176,10 +176,25 @@ def server_requests(scope, flavors):
     return out
 
 
+# The server metadata key that marks a server as a cluster's: q8s deletes, replaces or
+# counts as existing only the servers whose value is the cluster's name.
+OWNER_KEY = "q8s_cluster"
+
+
+def cluster_of(server):
+    """The cluster a server belongs to: its metadata q8s_cluster, or None. ``server`` is a
+    mapping (openstack.cloud.server_info's result) or an openstacksdk Server."""
+    metadata = getattr(server, "metadata", None)
+    if metadata is None and isinstance(server, dict):
+        metadata = server.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    return metadata.get(OWNER_KEY)
+
+
 def owned_by(server, cluster):
     """True when the cloud's ``server`` carries the metadata q8s_cluster=<cluster>."""
-    metadata = server.get("metadata") or {}
-    return isinstance(metadata, dict) and metadata.get("q8s_cluster") == cluster
+    return cluster_of(server) == cluster
 
 
 def servers_to_replace(found, cluster, scope):

@@ -101,6 +101,8 @@ from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
     OpenStackModule,
 )
 
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import cluster_of
+
 
 def _free(limit, used):
     """Free amount of a quota; None when unlimited."""
@@ -159,7 +161,7 @@ class PreflightModule(OpenStackModule):
         existing = set()
         others = {}
         for server in self.conn.compute.servers():
-            owner = (server.metadata or {}).get("q8s_cluster")
+            owner = cluster_of(server)
             if owner == p["cluster"]:
                 existing.add(server.name)
             else:

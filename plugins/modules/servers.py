@@ -130,6 +130,8 @@ from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
     OpenStackModule,
 )
 
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import OWNER_KEY, owned_by
+
 
 class ServersModule(OpenStackModule):
     argument_spec = dict(
@@ -153,18 +155,18 @@ class ServersModule(OpenStackModule):
 
     def _cluster_servers(self):
         cluster = self.params["cluster"]
-        return dict((s.name, s) for s in self.conn.compute.servers(details=True) if (s.metadata or {}).get("q8s_cluster") == cluster)
+        return dict((s.name, s) for s in self.conn.compute.servers(details=True) if owned_by(s, cluster))
 
     def _foreign_twins(self, names):
         """(name, id) of every server named like one of names that is not this cluster's."""
         if not names:
             return []
         cluster = self.params["cluster"]
-        return sorted((s.name, s.id) for s in self.conn.compute.servers() if s.name in names and (s.metadata or {}).get("q8s_cluster") != cluster)
+        return sorted((s.name, s.id) for s in self.conn.compute.servers() if s.name in names and not owned_by(s, cluster))
 
     def _create(self, server):
         metadata = dict(server.get("metadata") or {})
-        metadata["q8s_cluster"] = self.params["cluster"]
+        metadata[OWNER_KEY] = self.params["cluster"]
         self.conn.compute.create_server(
             name=server["name"],
             image_id=self.params["image"],

@@ -173,6 +173,32 @@ def test_a_foreign_server_is_never_replaced():
     assert f.servers_to_replace(found, "demo", scope) == []
 
 
+@pytest.mark.parametrize(
+    "metadata, cluster",
+    [({"q8s_cluster": "demo"}, "demo"), ({"q8s_cluster": "demo2"}, "demo2"), ({}, None), (None, None), ("q8s_cluster=demo", None)],
+)
+def test_the_owner_is_read_alike_from_server_info_and_from_sdk_servers(metadata, cluster):
+    """One reading of the ownership metadata serves the filters (server_info's mappings) and
+    the modules servers and openstack_preflight (openstacksdk Server objects)."""
+    from openstack.compute.v2.server import Server
+
+    as_mapping = {"name": "demo--cp-0", "metadata": metadata}
+    as_sdk = Server(name="demo--cp-0", metadata=metadata) if metadata is None or isinstance(metadata, dict) else None
+    for server in filter(None, (as_mapping, as_sdk)):
+        assert q8s_openstack.cluster_of(server) == cluster
+        assert q8s_openstack.owned_by(server, "demo") is (cluster == "demo")
+    assert q8s_openstack.cluster_of({"name": "no metadata key"}) is None
+
+
+def test_the_modules_read_ownership_through_module_utils():
+    """servers and openstack_preflight decide ownership with q8s_openstack, not a copy."""
+    for module in ("servers", "openstack_preflight"):
+        with open(os.path.join(ROOT, "plugins/modules/%s.py" % module), encoding="utf-8") as handle:
+            text = handle.read()
+        assert '.get("q8s_cluster")' not in text, module
+        assert "q8s_openstack import" in text, module
+
+
 def test_provision_only_limits_the_replacement():
     scope = f.provision_scope(servers(), ["demo--x86-small-2-host"])
     found = [nova(name, "ERROR", {"q8s_cluster": "demo"}) for name in names(servers())]
