@@ -104,6 +104,48 @@ def ssh_waits(addresses, only=None):
     return _call("ssh_waits", q8s_openstack.ssh_waits, addresses, only)
 
 
+def server_security_groups(spec, group):
+    """The security groups of a new server (see q8s_openstack.server_security_groups)."""
+    if not group:
+        raise AnsibleFilterError("server_security_groups: needs the cluster security group's name")
+    return _call("server_security_groups", q8s_openstack.server_security_groups, _spec(spec, "server_security_groups"), str(group))
+
+
+def cluster_security_groups(groups, description):
+    """The cluster's groups of its group's name, and the others (see q8s_openstack.cluster_security_groups)."""
+    if not description:
+        raise AnsibleFilterError("cluster_security_groups: needs the cluster group's description")
+    return _call(
+        "cluster_security_groups",
+        q8s_openstack.cluster_security_groups,
+        _list_of_dicts(groups, "cluster_security_groups", "the input (security_group_info's security_groups)"),
+        str(description),
+    )
+
+
+def teardown_plan(
+    cluster_servers, adopt, description, groups, keypairs, keygen_output="", all_servers=None, ports=None, left_ports=None, key_path="the cluster key"
+):
+    """What teardown deletes and what it leaves (see q8s_openstack.teardown_plan)."""
+    if not description:
+        raise AnsibleFilterError("teardown_plan: needs the cluster group's description")
+    name = "teardown_plan"
+    return _call(
+        name,
+        q8s_openstack.teardown_plan,
+        _list_of_dicts(cluster_servers, name, "the input (the cluster's servers)"),
+        str(adopt or ""),
+        str(description),
+        _list_of_dicts(groups, name, "groups"),
+        _list_of_dicts(keypairs, name, "keypairs"),
+        str(keygen_output or ""),
+        _list_of_dicts(all_servers or [], name, "all_servers"),
+        _list_of_dicts(ports or [], name, "ports"),
+        _list_of_dicts(left_ports or [], name, "left_ports"),
+        str(key_path),
+    )
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -115,4 +157,7 @@ class FilterModule(object):
             "server_addresses": server_addresses,
             "stale_host_keys": stale_host_keys,
             "ssh_waits": ssh_waits,
+            "server_security_groups": server_security_groups,
+            "cluster_security_groups": cluster_security_groups,
+            "teardown_plan": teardown_plan,
         }

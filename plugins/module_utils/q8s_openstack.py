@@ -252,3 +252,85 @@ def ssh_waits(addresses, only=None):
     (``q8s_provision_only``) just those it names."""
     names = _only(only)
     return [{"key": name, "value": address} for name, address in addresses.items() if names is None or name in names]
+
+
+def server_security_groups(spec, group):
+    """The security groups every new server gets: the cluster's ``group`` first, then the spec's
+    extra ``security_groups`` in their order, each once."""
+    out = [group]
+    for name in spec.get("security_groups") or []:
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def cluster_security_groups(groups, description):
+    """Split the security groups of the cluster group's name (security_group_info's) into the
+    cluster's (``own``: they carry the cluster's ``description``, which q8s wrote) and the
+    others (``other``: neutron allows several groups of one name; q8s never touches them)."""
+    own = [g for g in groups if g.get("description") == description]
+    other = [g for g in groups if g.get("description") != description]
+    return {"own": own, "other": other}
+
+
+def md5_fingerprint(keygen_output):
+    """Nova's fingerprint of a public key from ``ssh-keygen -l -E md5 -f KEY``'s output
+    ("256 MD5:aa:bb:... comment (ED25519)"): "aa:bb:..."; "" when there is none."""
+    fields = str(keygen_output or "").split()
+    if len(fields) < 2 or not fields[1].startswith("MD5:"):
+        return ""
+    return fields[1][len("MD5:") :]
+
+
+def teardown_plan(
+    cluster_servers, adopt, description, groups, keypairs, keygen_output, all_servers=None, ports=None, left_ports=None, key_path="the cluster key"
+):
+    """What teardown_openstack.yml deletes, and what it leaves and says it leaves.
+
+    - ``cluster_servers``: server_info's servers carrying the cluster's metadata; the adopted
+      initial instance ``adopt`` (a name, or "") is never among the servers to delete.
+    - ``groups`` and ``keypairs``: the objects of the cluster's group and keypair names; the
+      group is the cluster's by its ``description``, the keypair by the fingerprint of the
+      cluster key (``keygen_output``: ``ssh-keygen -l -E md5``; "" when the key is gone, and
+      then no keypair is the cluster's).
+    - ``all_servers`` and ``ports``: every server and port of the project, read before the
+      servers are deleted: a port that carries the cluster's group and belongs to neither a
+      server of the cluster nor the adopted one is a foreign user of the group, and stops the
+      run before anything is deleted.
+    - ``left_ports``: the ports read again after the servers are gone. Of the ports that
+      belonged to a server of the cluster before (in ``ports``), those still there are deleted,
+      by id: Nova removes the ports it created, and detaches (clears device_id of) the others.
+
+    Returns own_groups, other_groups, own_keypairs, other_keypairs, own_server_ids,
+    foreign_ports ({id, label}), leftover_ports and not_owned (one line per object of the
+    cluster's names left in place)."""
+    all_servers = all_servers or []
+    split = cluster_security_groups(groups, description)
+    fingerprint = md5_fingerprint(keygen_output)
+    own_keypairs = [k for k in keypairs if fingerprint and k.get("fingerprint") == fingerprint]
+    other_keypairs = [k for k in keypairs if k not in own_keypairs]
+    own_ids = [s["id"] for s in cluster_servers if s.get("name") != adopt]
+    adopt_ids = [s["id"] for s in all_servers if adopt and s.get("name") == adopt]
+    keep = set(own_ids) | set(adopt_ids)
+    group_ids = set(g["id"] for g in split["own"])
+    names = dict((s["id"], s.get("name")) for s in all_servers)
+    foreign = []
+    for port in ports or []:
+        if not group_ids & set(port.get("security_group_ids") or []) or port.get("device_id") in keep:
+            continue
+        device = port.get("device_id")
+        owner = ("server %s" % names[device]) if device in names else (port.get("device_owner") or "no device")
+        foreign.append({"id": port["id"], "label": "port %s of %s" % (port["id"], owner)})
+    own_port_ids = set(p["id"] for p in ports or [] if p.get("device_id") in set(own_ids))
+    not_owned = ["keypair %s (its fingerprint is not that of %s)" % (k.get("name"), key_path) for k in other_keypairs]
+    not_owned += ["security group %s (id %s, without the description %s)" % (g.get("name"), g.get("id"), description) for g in split["other"]]
+    return {
+        "own_groups": split["own"],
+        "other_groups": split["other"],
+        "own_keypairs": own_keypairs,
+        "other_keypairs": other_keypairs,
+        "own_server_ids": own_ids,
+        "foreign_ports": foreign,
+        "leftover_ports": [p for p in left_ports or [] if p.get("id") in own_port_ids],
+        "not_owned": not_owned,
+    }
