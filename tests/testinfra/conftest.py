@@ -24,7 +24,7 @@ import sys
 
 import pytest
 import testinfra
-from q8s_testinfra import UNDEFINED, direct_spec, load_yaml
+from q8s_testinfra import SSH_VARS, UNDEFINED, direct_spec, load_yaml, ssh_spec
 
 # ansible and ansible-inventory (called by testinfra) from the interpreter's own environment.
 _BIN = os.path.dirname(sys.executable)
@@ -34,12 +34,22 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
 
 @pytest.fixture(scope="module")
 def host(_testinfra_host):
-    """The host under test, reached like its Ansible connection does (podman exec)."""
+    """The host under test, reached like its Ansible connection does (podman exec, or ssh)."""
     backend = _testinfra_host.backend
     if backend.NAME != "ansible":
         return _testinfra_host
-    spec = direct_spec(backend.host, backend.get_variables())
-    return testinfra.get_host(spec) if spec else _testinfra_host
+    raw = backend.get_variables()
+    spec = direct_spec(backend.host, raw)
+    if spec:
+        return testinfra.get_host(spec)
+    # Over SSH (Molecule link_profile_vm's VM host), with the values Ansible templates: the
+    # inventory's may hold Jinja, which testinfra's ansible backend passes on unresolved.
+    hostvars = HostVars(_testinfra_host)
+    hostvars.load(list(SSH_VARS))
+    resolved = dict((name, hostvars(name, None)) for name in SSH_VARS)
+    resolved["ansible_connection"] = raw.get("ansible_connection")
+    found = ssh_spec(backend.host, resolved)
+    return testinfra.get_host(found[0], **found[1]) if found else _testinfra_host
 
 
 @pytest.fixture(scope="module")

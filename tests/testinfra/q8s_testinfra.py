@@ -26,6 +26,53 @@ def direct_spec(name, hostvars):
     return None
 
 
+# The variables an SSH connection needs, templated by Ansible (they may hold Jinja that
+# testinfra's own ansible backend, which reads ansible-inventory's raw values, cannot resolve).
+SSH_VARS = ("ansible_host", "ansible_user", "ansible_port", "ansible_ssh_private_key_file", "ansible_ssh_common_args", "ansible_become")
+SSH_CONNECTIONS = (None, "ssh", "smart", "ansible.builtin.ssh")
+
+
+def ssh_spec(name, hostvars):
+    """(spec, keyword arguments of testinfra.get_host) that reach inventory host `name` over SSH
+    the way Ansible does, from its templated variables `hostvars` (SSH_VARS); None when its
+    connection is not SSH."""
+    if hostvars.get("ansible_connection") not in SSH_CONNECTIONS:
+        return None
+    spec = "ssh://%s%s%s" % (
+        ("%s@" % hostvars["ansible_user"]) if hostvars.get("ansible_user") else "",
+        hostvars.get("ansible_host") or name,
+        (":%s" % hostvars["ansible_port"]) if hostvars.get("ansible_port") else "",
+    )
+    # One SSH master connection per host for all of a run's commands: testinfra's ssh backend
+    # asks for ControlMaster but without a ControlPath ssh multiplexes nothing, and each
+    # command then pays a handshake (5.5 s to a TCG guest). No "%" in it: testinfra
+    # formats the command line with "%".
+    kwargs = {
+        "sudo": bool(hostvars.get("ansible_become")),
+        "controlpath": "/tmp/q8s-testinfra-" + hashlib.md5(spec.encode(), usedforsecurity=False).hexdigest()[:12],
+    }
+    if hostvars.get("ansible_ssh_private_key_file"):
+        kwargs["ssh_identity_file"] = hostvars["ansible_ssh_private_key_file"]
+    if hostvars.get("ansible_ssh_common_args"):
+        kwargs["ssh_extra_args"] = hostvars["ansible_ssh_common_args"]
+    return spec, kwargs
+
+
+def netem_delays_ms(qdisc_output):
+    """The delay of each netem qdisc in `tc qdisc show` output, in milliseconds."""
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    return [float(n) * scale[u] for n, u in re.findall(r"^qdisc netem .*?\bdelay ([0-9.]+)(us|ms|s)\b", qdisc_output, re.M)]
+
+
+def netem_losses(qdisc_output):
+    """The loss percentage of each netem qdisc in `tc qdisc show` output (0 without loss)."""
+    out = []
+    for line in re.findall(r"^qdisc netem .*$", qdisc_output, re.M):
+        found = re.search(r"\bloss ([0-9.]+)%", line)
+        out.append(float(found.group(1)) if found else 0.0)
+    return out
+
+
 def load_yaml(*parts):
     """A YAML file of this checkout (a role's defaults or vars: the one home of a fact)."""
     with open(os.path.join(ROOT, *parts)) as handle:

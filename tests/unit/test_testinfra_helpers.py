@@ -69,3 +69,36 @@ def test_htb_rates_reads_tc_units():
     )
     assert helpers.htb_rates(output) == [20e6, 2.5e6, 1e9, 800]
     assert helpers.htb_rates("") == []
+
+
+def test_ssh_hosts_are_reached_with_the_values_ansible_templates():
+    resolved = {
+        "ansible_host": "10.79.16.10",
+        "ansible_user": "q8s",
+        "ansible_port": None,
+        "ansible_ssh_private_key_file": "/var/tmp/nm-vmhost/id_ed25519",
+        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no",
+        "ansible_become": True,
+    }
+    spec, kwargs = helpers.ssh_spec("nm-vmhost", resolved)
+    assert spec == "ssh://q8s@10.79.16.10"
+    control = kwargs.pop("controlpath")
+    assert kwargs == {"sudo": True, "ssh_identity_file": "/var/tmp/nm-vmhost/id_ed25519", "ssh_extra_args": "-o StrictHostKeyChecking=no"}
+    # one master connection per host, at a path without "%" (testinfra formats with it)
+    assert control.startswith("/tmp/q8s-testinfra-") and "%" not in control
+    other = helpers.ssh_spec("h", {"ansible_port": 2200})
+    assert other[0] == "ssh://h:2200" and other[1]["sudo"] is False and other[1]["controlpath"] != control
+    assert helpers.ssh_spec("h", {"ansible_connection": "containers.podman.podman"}) is None
+
+
+QDISCS = """qdisc htb 1: root refcnt 2 r2q 10 default 0x1 direct_packets_stat 0 direct_qlen 1000
+qdisc netem 10: parent 1:1 limit 20000 delay 20ms  5ms loss 5%
+qdisc netem 1: root refcnt 2 limit 20000 delay 500us
+qdisc netem 1: root refcnt 2 limit 20000 delay 1.5s
+qdisc ingress ffff: parent ffff:fff1 ----------------
+"""
+
+
+def test_netem_delays_and_losses_are_read_from_tc():
+    assert helpers.netem_delays_ms(QDISCS) == [20.0, 0.5, 1500.0]
+    assert helpers.netem_losses(QDISCS) == [5.0, 0.0, 0.0]
