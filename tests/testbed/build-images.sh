@@ -23,10 +23,6 @@ FIRSTBOOT_UNITS=(q8s-firstboot.service q8s-growroot.service q8s-ready.service)
 SUITE=bookworm
 MIRROR=${Q8S_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$CACHE/rootfs" "$CACHE/images" "$CACHE/tmp"
-# One build at a time: a second caller (make test builds in the background while
-# other suites run) waits here and then finds everything cached.
-exec 9>"$CACHE/.build.lock"
-flock 9
 
 log() { printf '[build %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 h() { sha256sum | cut -c1-12; }
@@ -150,7 +146,7 @@ fill_root() { # disk offset size tar mnt
 
 disk_amd64() { # tar out
   local tar=$1 out=$2 k dev
-  local raw="$out.raw" mnt="$CACHE/tmp/mnt-amd64"
+  local raw="$out.raw" mnt="$CACHE/tmp/mnt-${out##*/}"
   k=$(kver "$tar")
   rm -f "$raw"; truncate -s 2G "$raw"
   printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$raw"
@@ -173,7 +169,7 @@ CFG
 
 disk_arm64() { # tar out
   local tar=$1 out=$2 k dev
-  local raw="$out.raw" mnt="$CACHE/tmp/mnt-arm64" esp="$out.esp"
+  local raw="$out.raw" mnt="$CACHE/tmp/mnt-${out##*/}" esp="$out.esp"
   k=$(kver "$tar")
   rm -f "$raw" "$esp"; truncate -s 2G "$raw"
   # root ends 1 MiB before the end of the disk (room for the backup GPT)
@@ -329,6 +325,12 @@ host_ibm() {
 targets=("$@")
 ((${#targets[@]})) || targets=(amd64 host arm64)
 for t in "${targets[@]}"; do
+  # One build of a target at a time: a second caller of the same target (make test builds
+  # in the background while the suites that need an image ask for it too) waits here and
+  # then finds it cached. Other targets go on side by side: a suite that needs only the
+  # host image does not wait for the arm64 guest's build.
+  exec 9>"$CACHE/.build-$t.lock"
+  flock 9
   case $t in
     amd64 | arm64) guest "$t" ;;
     ppc64el) binfmt_enable ppc64le; guest "$t" ;;
@@ -338,4 +340,5 @@ for t in "${targets[@]}"; do
     vmhost) vmhost ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
+  exec 9>&-
 done
