@@ -6,4 +6,4 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export PATH=$ROOT/.venv/bin:$PATH ANSIBLE_CONFIG=$ROOT/ansible.cfg ANSIBLE_NOCOLOR=1
-exec python -m pytest tests/local -m local -p no:cacheprovider -rA -vv "$@"
+exec python -m pytest tests/local -m local -p no:cacheprovider -rA -vv --durations=0 "$@"

@@ -32,6 +32,6 @@ t2=$SECONDS
 echo "run.sh: cloud install $((t1 - t0)) s, start $((t2 - t1)) s"
 cd "$ROOT"
 rc=0
-"$PY" -m pytest tests/integration -m integration -p no:cacheprovider -rA -vv "$@" || rc=$?
+"$PY" -m pytest tests/integration -m integration -p no:cacheprovider -rA -vv --durations=0 "$@" || rc=$?
 echo "run.sh: tests $((SECONDS - t2)) s (exit $rc)"
 exit $rc
