@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Prepare the test bed (packages, podman, cached images) and run the molecule
 # scenarios of the QEMU layer: qemu_host, nat_bridge, default (the three roles
-# on an x86_64 and an aarch64 host, with repair tests), link_profile (link
-# profiles and faults.yml, measured with iperf3; on its own podman network
-# q8s-linkprof, 10.89.72.0/24, which its destroy creates); cpu_speed (vm types
-# that differ only in cpu_speed_percent, their throughput measured; on its own
-# network q8s-cpuspeed, 10.89.73.0/24; not in the default list: name it).
+# on an x86_64 and an aarch64 host, with repair tests), link_profile_vm (link
+# profiles and faults.yml measured on a VM host whose kernel has netem, fast
+# subset: tests/testbed/vmhost.sh). Not in the default list, name them:
+# link_profile (the same role on a podman host, whose kernel has no netem:
+# rate shaping, refusals and removal; network q8s-linkprof, 10.89.72.0/24);
+# cpu_speed (vm types that differ only in cpu_speed_percent, their throughput
+# measured; network q8s-cpuspeed, 10.89.73.0/24); arch_extra (ppc64le, s390x).
 #
 #   tests/molecule.sh                      all scenarios
 #   tests/molecule.sh nat_bridge default   some of them
@@ -23,10 +25,11 @@ t0=$SECONDS
 
 tests/testbed/prepare.sh
 # The images each scenario needs (build-images.sh builds what is missing, under a
-# lock, so a build started in the background by make test is waited for). The
-# scenarios that need no arm64 guest go first: the slow arm64 build goes on meanwhile.
+# lock per image, so a build started in the background by make test is waited for,
+# that image's only). The scenarios that need no arm64 guest go first: the slow arm64
+# build goes on meanwhile.
 declare -A needs=(
-  [nat_bridge]="host" [link_profile]="amd64 host"
+  [nat_bridge]="host" [link_profile]="amd64 host" [link_profile_vm]="vmhost"
   [qemu_host]="amd64 host arm64" [default]="amd64 host arm64"
   [cpu_speed]="amd64 host" [arch_extra]="ppc64el s390x host-ibm"
 )
@@ -46,7 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(nat_bridge link_profile qemu_host default)
+((${#scenarios[@]})) || scenarios=(nat_bridge link_profile_vm qemu_host default)
 declare -A took=()
 for s in "${scenarios[@]}"; do
   i0=$SECONDS
