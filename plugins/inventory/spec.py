@@ -25,8 +25,8 @@ description:
   - Every host gets the hostvar C(q8s_node); the group C(all) gets C(q8s_cluster), the
     normalised spec.
   - With C(provider=local), control planes and QEMU hosts are podman containers named like
-    the host (C(ansible_connection=containers.podman.podman)); guests are still reached over
-    SSH at their host container's address.
+    the host (C(ansible_connection=q8s.cluster.podman), one C(podman exec) per module);
+    guests are still reached over SSH at their host container's address.
   - Hosts and guests reached over SSH keep their host keys in the cluster's own
     C(<state_dir>/known_hosts), accepted on first contact (C(StrictHostKeyChecking=accept-new))
     and never changed silently afterwards; the playbooks forget a server's or guest's key when
@@ -286,8 +286,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         }
         if spec["provider"] == "local" and node["role"] != "guest":
             # A podman container of this machine, named like the host; reached with
-            # podman exec. Its guest is reached over SSH at the container's address.
-            hostvars = {"q8s_node": node, "ansible_connection": "containers.podman.podman"}
+            # podman exec (plugins/connection/podman.py). Its guest is reached over SSH at the container's address.
+            hostvars = {"q8s_node": node, "ansible_connection": "q8s.cluster.podman"}
             if node["role"] == "qemu_host":
                 # libvirt inside a container: no mount namespaces, no cgroup controllers.
                 hostvars["qemu_host_qemu_conf"] = {"namespaces": "[]", "cgroup_controllers": "[]"}

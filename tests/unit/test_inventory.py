@@ -200,7 +200,7 @@ def test_ssh_hosts_use_the_clusters_known_hosts():
         state = "<root>/" + CASES[case][1]
         hostvars = inventory_list(*CASES[case])["_meta"]["hostvars"]
         for name, hv in hostvars.items():
-            if inventory_json.plain(hv.get("ansible_connection")) == "containers.podman.podman":
+            if inventory_json.plain(hv.get("ansible_connection")) == "q8s.cluster.podman":
                 assert "ansible_ssh_common_args" not in hv, name
                 continue
             args = shlex.split(inventory_json.plain(hv["ansible_ssh_common_args"]))
@@ -215,7 +215,7 @@ def test_local_provider_hosts_are_podman_containers():
     hostvars = data["_meta"]["hostvars"]
 
     for name in ("local--cp-0", "local--x86-small-1-host", "local--arm-small-1-host"):
-        assert inventory_json.plain(hostvars[name]["ansible_connection"]) == "containers.podman.podman", name
+        assert inventory_json.plain(hostvars[name]["ansible_connection"]) == "q8s.cluster.podman", name
         assert "ansible_host" not in hostvars[name] and "ansible_user" not in hostvars[name], name
     assert "qemu_host_qemu_conf" not in hostvars["local--cp-0"]
     conf = hostvars["local--x86-small-1-host"]["qemu_host_qemu_conf"]
