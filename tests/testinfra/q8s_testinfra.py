@@ -1,18 +1,20 @@
 """Helpers of the testinfra tests (tests/testinfra/): how a host is reached, the
-checkout's YAML (the one home of a role's facts), waiting for restored state, and
-reading what tc and the link profile script name."""
+checkout's YAML (the one home of a role's facts) and the paths a role's vars render,
+waiting for restored state, and reading what tc and the link profile script name."""
 
 import hashlib
+import importlib.util
 import os
 import re
 import time
 
+import jinja2
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Ansible connections that are `podman exec` into a container.
-PODMAN_CONNECTIONS = ("podman", "containers.podman.podman")
+PODMAN_CONNECTIONS = ("podman", "containers.podman.podman", "q8s.cluster.podman")
 # The default of a variable without default.
 UNDEFINED = object()
 RATE_UNITS = {"bit": 1, "Kbit": 1e3, "Mbit": 1e6, "Gbit": 1e9}
@@ -100,3 +102,18 @@ def ifb_name(guest):
 def htb_rates(class_output):
     """Bits per second of each `rate` in `tc class show` output."""
     return [float(n) * RATE_UNITS[u] for n, u in re.findall(r"\brate ([0-9.]+)([KMG]?bit)\b", class_output)]
+
+
+def render(template, values):
+    """A role's Jinja expression (a path in its vars/main.yml) rendered with `values` only:
+    an undefined name raises, so a path that needs more than the test gives fails loudly."""
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True).from_string(template).render(values)
+
+
+def module_utils(name):
+    """plugins/module_utils/<name>.py of this checkout, imported: the one home of a rule a
+    role applies (e.g. q8s_cpu_speed's vCPU limit), without the collection on sys.path."""
+    spec = importlib.util.spec_from_file_location("q8s_module_utils_" + name, os.path.join(ROOT, "plugins", "module_utils", name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

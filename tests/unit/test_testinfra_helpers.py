@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jinja2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,7 +16,7 @@ sys.path.insert(0, str(ROOT / "tests" / "testinfra"))
 import q8s_testinfra as helpers  # noqa: E402
 
 
-@pytest.mark.parametrize("connection", ["podman", "containers.podman.podman"])
+@pytest.mark.parametrize("connection", ["podman", "containers.podman.podman", "q8s.cluster.podman"])
 def test_podman_hosts_are_reached_with_podman_exec(connection):
     assert helpers.direct_spec("q8snb-host", {"ansible_connection": connection}) == "podman://q8snb-host"
     assert helpers.direct_spec("h", {"ansible_connection": connection, "ansible_host": "ctr"}) == "podman://ctr"
@@ -102,3 +103,20 @@ qdisc ingress ffff: parent ffff:fff1 ----------------
 def test_netem_delays_and_losses_are_read_from_tc():
     assert helpers.netem_delays_ms(QDISCS) == [20.0, 0.5, 1500.0]
     assert helpers.netem_losses(QDISCS) == [5.0, 0.0, 0.0]
+
+
+def test_render_names_the_roles_paths():
+    template = helpers.load_yaml("roles", "emulated_worker", "vars", "main.yml")["__emulated_worker_disk"]
+    values = {"emulated_worker_disk_dir": "/d", "emulated_worker_name": "g-1"}
+    assert helpers.render(template, values) == "/d/g-1.qcow2"
+
+
+def test_render_refuses_an_undefined_name():
+    with pytest.raises(jinja2.UndefinedError, match="emulated_worker_name"):
+        helpers.render("{{ emulated_worker_disk_dir }}/{{ emulated_worker_name }}", {"emulated_worker_disk_dir": "/d"})
+
+
+def test_module_utils_imports_the_checkouts_rules():
+    cpu_speed = helpers.module_utils("q8s_cpu_speed")
+    assert cpu_speed.__file__ == str(ROOT / "plugins" / "module_utils" / "q8s_cpu_speed.py")
+    assert cpu_speed.cputune(50)["quota"] == cpu_speed.PERIOD_US // 2
