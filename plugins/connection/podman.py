@@ -16,7 +16,8 @@ description:
     C(podman exec --interactive); without pipelining, each module costs five
     C(podman exec) calls (home directory, temporary directory, chmod, run, cleanup).
   - Files (template, copy, fetch) still go through the container's mounted file system or
-    C(podman cp), as with C(containers.podman.podman).
+    C(podman cp), as with C(containers.podman.podman); the container is mounted
+    (C(podman mount)) only for a task that puts or fetches a file, not for every task.
   - The local provider's hosts use it (plugins/inventory/spec.py), and so do the Molecule
     scenarios whose hosts are podman containers.
 requirements:
@@ -88,6 +89,35 @@ class Connection(PodmanConnection):
 
     transport = "q8s.cluster.podman"
     has_pipelining = True
+
+    def __init__(self, *args, **kwargs):
+        super(Connection, self).__init__(*args, **kwargs)
+        self._mounted = False
+
+    def _connect(self):
+        """Connected without `podman mount`: the parent mounts the container's file system
+        on every connection, that is for every task, though only a file put or fetched
+        needs it (see _mount)."""
+        if not self._connected:
+            super(PodmanConnection, self)._connect()
+            self._connected = True
+        return self
+
+    def _mount(self):
+        """The parent's connect (podman mount), once, before the first file goes across."""
+        if not self._mounted:
+            PodmanConnection._connect(self)
+            self._mounted = True
+
+    def put_file(self, in_path, out_path):
+        """The parent's put_file, through the mount point or podman cp."""
+        self._mount()
+        return super(Connection, self).put_file(in_path, out_path)
+
+    def fetch_file(self, in_path, out_path):
+        """The parent's fetch_file, through the mount point or podman cp."""
+        self._mount()
+        return super(Connection, self).fetch_file(in_path, out_path)
 
     @ensure_connect
     def exec_command(self, cmd, in_data=None, sudoable=False):

@@ -1,6 +1,6 @@
 """plugins/connection/podman.py: a module reaches the container in one `podman exec
 --interactive`, on its standard input; turned off, modules are copied as with
-containers.podman.podman.
+containers.podman.podman. The container is mounted only for a task that puts a file.
 
 The podman here is a stand-in that runs what it is given on this machine and logs each
 call: what is checked is the plugin's podman command lines, and that a module run through
@@ -17,6 +17,9 @@ args = sys.argv[1:]
 with open(os.environ["FAKE_PODMAN_LOG"], "a") as log:
     log.write(json.dumps(args) + "\n")
 if args[0] == "mount":
+    if os.environ.get("FAKE_PODMAN_MOUNT"):
+        print(os.environ["FAKE_PODMAN_MOUNT"])  # the "container" is this machine's /
+        sys.exit(0)
     sys.exit(125)  # no mount: files go through `podman cp`
 if args[0] == "cp":
     src, dst = args[1], args[2].split(":", 1)[1]
@@ -46,13 +49,21 @@ PLAY = """- name: Through the connection
 """
 
 
-def play(tmp_path, **overrides):
+COPY_TASK = """    - name: A file that goes across (put_file)
+      ansible.builtin.copy:
+        content: "across\\n"
+        dest: "{dest}"
+        mode: "0600"
+"""
+
+
+def play(tmp_path, extra_tasks="", **overrides):
     fake = tmp_path / "podman"
     fake.write_text("#!%s\n%s" % (sys.executable, FAKE_PODMAN))
     fake.chmod(0o755)
     log = tmp_path / "podman.log"
     log.write_text("")
-    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "play.yml").write_text(PLAY + extra_tasks)
     inventory = {
         "all": {
             "hosts": {
@@ -91,3 +102,15 @@ def test_without_pipelining_the_module_is_copied_and_run(tmp_path):
     assert not [c for c in execs(calls) if c[1] == "--interactive"], calls
     assert [c for c in calls if c[0] == "cp" and "AnsiballZ_command.py" in c[-1]], calls
     assert len(execs(calls)) >= 4, calls
+
+
+def test_the_container_is_mounted_only_for_a_file_that_goes_across(tmp_path):
+    dest = tmp_path / "across.txt"
+    calls = play(tmp_path, extra_tasks=COPY_TASK.format(dest=dest), FAKE_PODMAN_MOUNT="/")
+    mounts = [i for i, c in enumerate(calls) if c[0] == "mount"]
+    # the command task (first interactive exec) made none; the copy task one
+    assert len(mounts) == 1, calls
+    first_run = next(i for i, c in enumerate(calls) if c[0] == "exec" and c[1] == "--interactive")
+    assert mounts[0] > first_run, calls
+    assert dest.read_text() == "across\n" and oct(dest.stat().st_mode & 0o777) == "0o600"
+    assert not [c for c in calls if c[0] == "cp"], calls
