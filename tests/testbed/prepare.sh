@@ -19,10 +19,10 @@ PKGS=(
   haproxy  # tests/unit/test_api_endpoint.py runs the load balancer config api_lb renders
 )
 
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
+# One dpkg-query for all of them (one per package took 2 s of every make deploy).
+mapfile -t missing < <(comm -23 <(printf '%s\n' "${PKGS[@]}" | sort -u) \
+  <(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null \
+    | awk '$2 == "install" && $3 == "ok" && $4 == "installed" {print $1}' | sort -u))
 if ((${#missing[@]})); then
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
