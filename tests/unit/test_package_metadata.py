@@ -176,6 +176,8 @@ def test_every_role_has_a_readme_with_its_variables_and_a_valid_example():
         if text.startswith(role_readmes.MARKER):
             unknown = sorted(set(re.findall(r"\b(%s_\w+)" % role, role_readmes.EXAMPLES[role])) - names)
             assert not unknown, "%s: the example sets unknown variables %s" % (role, unknown)
+            # generated: exactly what meta/argument_specs.yml says now
+            assert text == role_readmes.render(role), "%s differs from meta/argument_specs.yml: run tests/role_readmes.py" % path
 
 
 def test_every_filter_has_its_documentation_file():
