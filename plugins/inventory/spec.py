@@ -287,7 +287,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if spec["provider"] == "local" and node["role"] != "guest":
             # A podman container of this machine, named like the host; reached with
             # podman exec (plugins/connection/podman.py). Its guest is reached over SSH at the container's address.
-            hostvars = {"q8s_node": node, "ansible_connection": "q8s.cluster.podman"}
+            # Its root's temporary directory by absolute path: a relative one (~/.ansible/tmp)
+            # costs each task that moves a file one more podman exec to expand the ~.
+            hostvars = {"q8s_node": node, "ansible_connection": "q8s.cluster.podman", "ansible_remote_tmp": "/root/.ansible/tmp"}
             if node["role"] == "qemu_host":
                 # libvirt inside a container: no mount namespaces, no cgroup controllers.
                 hostvars["qemu_host_qemu_conf"] = {"namespaces": "[]", "cgroup_controllers": "[]"}
