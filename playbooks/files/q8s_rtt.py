@@ -37,7 +37,7 @@ def probe(address, port, timeout=TIMEOUT_S):
 
 def measure(target, count):
     """The result for one ADDRESS:PORT."""
-    address, _, port = target.rpartition(":")
+    address, port = target.rsplit(":", 1)
     times, banner, error = [], "", ""
     for attempt in range(count):
         try:

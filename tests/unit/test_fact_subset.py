@@ -51,7 +51,7 @@ def gathered(subset):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     # the json callback's document, between the phase_report callback's lines
-    document, _ = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("{") :])
+    document = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("{") :])[0]
     result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
     return {name[len("ansible_") :] for name in result["ansible_facts"]}
 

@@ -29,7 +29,7 @@ class Server:
     def _serve(self):
         while True:
             try:
-                conn, _ = self.sock.accept()
+                conn = self.sock.accept()[0]
             except OSError:
                 return
             self.accepts.append(time.monotonic())
