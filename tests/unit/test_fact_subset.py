@@ -31,10 +31,10 @@ def plays():
 
 
 def facts_read():
+    """Fact name -> a file that reads it: the roles' and playbooks' YAML and templates."""
     names = {}
-    for path in glob.glob(os.path.join(ROOT, "roles", "**", "*.y*ml"), recursive=True) + glob.glob(
-        os.path.join(ROOT, "playbooks", "**", "*.y*ml"), recursive=True
-    ):
+    paths = [p for top in ("roles", "playbooks") for ext in ("*.y*ml", "*.j2") for p in glob.glob(os.path.join(ROOT, top, "**", ext), recursive=True)]
+    for path in paths:
         with open(path, encoding="utf-8") as handle:
             for match in FACT.finditer(handle.read()):
                 names.setdefault(match.group(1) or match.group(2), os.path.relpath(path, ROOT))
