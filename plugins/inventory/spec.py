@@ -25,7 +25,8 @@ description:
   - Every host gets the hostvar C(q8s_node); the group C(all) gets C(q8s_cluster), the
     normalised spec.
   - With C(provider=local), control planes and QEMU hosts are podman containers named like
-    the host (C(ansible_connection=q8s.cluster.podman), one C(podman exec) per module);
+    the host (C(ansible_connection=q8s.cluster.podman), with a kept channel into each container,
+    else one C(podman exec) per module);
     guests are still reached over SSH at their host container's address.
   - Hosts and guests reached over SSH keep their host keys in the cluster's own
     C(<state_dir>/known_hosts), accepted on first contact (C(StrictHostKeyChecking=accept-new))
@@ -285,8 +286,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "ansible_ssh_private_key_file": os.path.join(spec["state_dir"], "id_ed25519"),
         }
         if spec["provider"] == "local" and node["role"] != "guest":
-            # A podman container of this machine, named like the host; reached with
-            # podman exec (plugins/connection/podman.py). Its guest is reached over SSH at the container's address.
+            # A podman container of this machine, named like the host; reached through the
+            # kept channel of plugins/connection/podman.py (or podman exec). Its guest is
+            # reached over SSH at the container's address.
             # Its root's temporary directory by absolute path: a relative one (~/.ansible/tmp)
             # costs each task that moves a file one more podman exec to expand the ~.
             hostvars = {"q8s_node": node, "ansible_connection": "q8s.cluster.podman", "ansible_remote_tmp": "/root/.ansible/tmp"}

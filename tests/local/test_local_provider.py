@@ -6,6 +6,7 @@ Run by tests/local.sh (make local), which prepares the machine and the images.
 """
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -21,8 +22,9 @@ VENV_BIN = ROOT / ".venv" / "bin"
 pytestmark = pytest.mark.local
 
 
-def run(*cmd, check=False, timeout=3600):
-    proc = subprocess.run([str(c) for c in cmd], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+def run(*cmd, check=False, timeout=3600, env=None):
+    environ = dict(os.environ, **env) if env else None
+    proc = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (rc %d):\n%s\n%s" % (cmd, proc.returncode, proc.stdout[-8000:], proc.stderr[-3000:]))
     return proc
@@ -158,10 +160,22 @@ def test_replace_host_brings_back_host_and_guest(spec, deployed):
     assert after.returncode == 0 and after.stdout.strip() == guest, (after.stdout, after.stderr)
 
 
-def test_rerun_changes_nothing(deployed):
-    again = run(DEPLOY, SPEC, "--skip-tags", "kubernetes", check=True)
+def test_rerun_changes_nothing(deployed, tmp_path):
+    """Nothing changes; and the tasks reach the host containers through the connection's
+    kept channel (plugins/connection/podman.py): no podman exec per command, at most one
+    agent started per container (one whose agent has left after its idle time)."""
+    log = tmp_path / "podman.log"
+    wrapper = tmp_path / "podman"
+    wrapper.write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\nexec podman "$@"\n' % log)
+    wrapper.chmod(0o755)
+    again = run(DEPLOY, SPEC, "--skip-tags", "kubernetes", check=True, env={"ANSIBLE_PODMAN_EXECUTABLE": str(wrapper)})
     changes = recap(again.stdout)
     assert changes and all(changed == 0 and failed == 0 for changed, failed in changes.values()), again.stdout[-6000:]
+    calls = log.read_text().splitlines() if log.exists() else []
+    execs = [c for c in calls if c.startswith("exec ") and not c.startswith("exec --detach ")]
+    assert execs == [], execs[:5]
+    started = [c.split()[2] for c in calls if c.startswith("exec --detach ")]
+    assert len(started) == len(set(started)) <= len(deployed["hosts"]), started
 
 
 @pytest.mark.last
