@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from inventory_names import Names
 
-from conftest import ROOT, Run, cluster_servers, hosts_json, make_spec, playbook
+from conftest import ROOT, Run, cluster_servers, hosts_json, make_spec, playbook, teardown_left
 
 pytestmark = pytest.mark.integration
 
@@ -179,8 +179,8 @@ def test_two_clusters_and_a_foreign_server(cloud_env, work, tenant):
     finally:
         if foreign is not None:
             tenant.compute.delete_server(foreign.id, ignore_missing=True)
-        playbook(cloud_env, "teardown.yml", demo2, "q8s_teardown_confirm=true")
-        playbook(cloud_env, "teardown.yml", demo, "q8s_teardown_confirm=true")
+        teardown_left(cloud_env, tenant, demo2)
+        teardown_left(cloud_env, tenant, demo)
 
 
 def foreign_public_key(work, name):
@@ -251,4 +251,4 @@ def test_a_keypair_and_a_group_of_the_cluster_names_that_are_not_its_own(cloud_e
         for group in made:
             tenant.network.delete_security_group(group.id, ignore_missing=True)
         tenant.compute.delete_keypair("solo-cluster", ignore_missing=True)
-        playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
+        teardown_left(cloud_env, tenant, spec)
