@@ -46,7 +46,7 @@ notes:
     process holding its output have finished; a command that leaves a process in the
     background must close or redirect that process's output (C(async) does).
   - The channel is kept for the container's default user only; a task with O(remote_user)
-    set goes through C(podman exec --user).
+    set (even to that user) goes through C(podman exec --user).
 options:
   remote_addr:
     description:
@@ -351,11 +351,12 @@ class Connection(PodmanConnection):
     # -- the kept channel ------------------------------------------------------------
 
     def _persisting(self):
-        """The channel is for the default user, and for a podman of this machine."""
+        """The channel is for the container's default user (the agent runs as the podman
+        exec that started it), and for a podman of this machine."""
         remote = os.environ.get("CONTAINER_HOST") or os.environ.get("CONTAINER_CONNECTION")
         for arg in shlex.split(to_native(self.get_option("podman_extra_args") or "")):
             remote = remote or arg in ("-r", "-c") or arg.split("=", 1)[0] in ("--remote", "--url", "--connection", "--identity")
-        return bool(self.get_option("persist")) and self.user in (None, "", "root", "0") and not remote
+        return bool(self.get_option("persist")) and not self.user and not remote
 
     def _record_path(self):
         key = "%s\0%s" % (self._container_id, self.get_option("podman_extra_args") or "")

@@ -56,6 +56,8 @@ rest = args[1:]
 interactive = rest[0] == "--interactive"
 if interactive:
     rest = rest[1:]
+if rest[0] == "--user":
+    rest = rest[2:]  # the stand-in runs as the test's user
 rest = rest[1:]  # the container
 stdin = sys.stdin.buffer.read() if interactive else b""
 if rest[:2] == ["python3", "-c"]:  # the agent: the pids of this run's agents, found by socket
@@ -279,6 +281,13 @@ def test_a_remote_podman_gets_podman_exec(tmp_path, agents):
     # podman --remote: its containers' processes are not this machine's /proc
     calls = play(tmp_path, ANSIBLE_PODMAN_EXTRA_ARGS="--remote", **CHANNEL)
     assert [c[:3] for c in calls] == [["--remote", "exec", "--interactive"]], calls
+    assert agents() == []
+
+
+def test_a_user_of_the_task_gets_podman_exec(tmp_path, agents):
+    # the agent runs as the container's default user: a task's own user, even root, does not use it
+    calls = play(tmp_path, ANSIBLE_REMOTE_USER="root", **CHANNEL)
+    assert [c[:4] for c in calls] == [["exec", "--interactive", "--user", "root"]], calls
     assert agents() == []
 
 
