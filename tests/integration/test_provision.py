@@ -1,6 +1,7 @@
 """provision.yml and teardown.yml against a real OpenStack API on loopback (issue 3)."""
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -95,9 +96,25 @@ def test_two_clusters_teardown_one(big, cloud_env, work, tenant):
     assert refused.rc != 0 and "q8s_teardown_confirm=true" in refused.out
     assert len(cluster_servers(tenant, "beta")) == 2
 
+    # A port made by hand and attached to one of beta's servers outlives the server (nova
+    # deletes only the ports it made): teardown deletes it as a port the cluster's server
+    # had (q8s.cluster.ports). A port of the same network that no server of beta had stays.
+    net = tenant.network.find_network("private")
+    attached = tenant.network.create_port(network_id=net.id, name="beta-extra")
+    unrelated = tenant.network.create_port(network_id=net.id, name="someone-elses")
+    host = next(s for s in cluster_servers(tenant, "beta") if s.name.endswith("-host"))
+    tenant.compute.create_server_interface(host, port_id=attached.id)
+    deadline = time.monotonic() + 120
+    while tenant.network.get_port(attached.id).device_id != host.id and time.monotonic() < deadline:
+        time.sleep(2)
+    assert tenant.network.get_port(attached.id).device_id == host.id
+
     run = playbook(cloud_env, "teardown.yml", spec_b, "q8s_teardown_confirm=true")
     assert run.rc == 0, run
     assert cluster_servers(tenant, "beta") == []
+    assert tenant.network.find_port(attached.id) is None, "the port the cluster's server had is left"
+    assert tenant.network.find_port(unrelated.id) is not None
+    tenant.network.delete_port(unrelated.id)
     assert tenant.network.find_security_group("beta-cluster") is None
     assert tenant.compute.find_keypair("beta-cluster") is None
     assert not [p for p in tenant.network.ports() if p.device_id in beta_ids]
