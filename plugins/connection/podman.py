@@ -175,6 +175,8 @@ def serve(path, idle, detach):
     request, before the command starts (a client that got no "run" knows the command did
     not run and may send it again), then {"rc": N}, the standard output and the standard
     error."""
+    # Self-contained: only this function's source reaches the container, so it imports
+    # and frames on its own (the client's side is _recv and _frame below).
     # pylint: disable=import-outside-toplevel,redefined-outer-name,reimported
     import json
     import os
