@@ -147,6 +147,8 @@ import os
 import shlex
 import socket
 import struct
+import subprocess
+import threading
 import time
 
 from ansible.errors import AnsibleConnectionFailure
@@ -162,9 +164,43 @@ display = Display()
 AGENT_RETRY_S = 120
 
 
+# The agent's program: these imports, the framing helpers and serve(), by source
+# (Connection._start_agent). Both ends use the same helpers.
+AGENT_IMPORTS = "import json, os, socket, struct, subprocess, threading\n"
+
+
+def recv_exactly(conn, size):
+    """size bytes from conn; EOFError when the other end closes first."""
+    chunks = []
+    while size:
+        chunk = conn.recv(min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("the other end closed the channel")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_frame(conn):
+    """One frame: an 8-byte length, then that many bytes."""
+    return recv_exactly(conn, struct.unpack(">Q", recv_exactly(conn, 8))[0])
+
+
+def send_frames(conn, *parts):
+    """Each part as a frame, in one send."""
+    conn.sendall(b"".join(struct.pack(">Q", len(p)) + p for p in parts))
+
+
+def agent_program(path, idle):
+    """The Python program that runs the agent in the container (python3 -c)."""
+    parts = [AGENT_IMPORTS] + [inspect.getsource(f) for f in (recv_exactly, recv_frame, send_frames, serve)]
+    return "\n".join(parts) + "\nserve(%r, %d, True)\n" % (path, idle)
+
+
 def serve(path, idle, detach):
-    """The agent of a kept channel, run inside the container (Connection._start_agent
-    sends this function's source to `python3 -c`). It listens on the Unix socket at path
+    """The agent of a kept channel, run inside the container (agent_program gives
+    `python3 -c` its source with the helpers above). It only uses the modules of
+    AGENT_IMPORTS and those helpers. It listens on the Unix socket at path
     and runs each command it receives as its own child, so with the environment of the
     podman exec that started it; it leaves after idle seconds without a command. With
     detach, it goes on in the background once the socket listens, and the podman exec
@@ -175,40 +211,14 @@ def serve(path, idle, detach):
     request, before the command starts (a client that got no "run" knows the command did
     not run and may send it again), then {"rc": N}, the standard output and the standard
     error."""
-    # Self-contained: only this function's source reaches the container, so it imports
-    # and frames on its own (the client's side is _recv and _frame below).
-    # pylint: disable=import-outside-toplevel,redefined-outer-name,reimported
-    import json
-    import os
-    import socket
-    import struct
-    import subprocess
-    import threading
-
-    def recv(conn, size):
-        chunks = []
-        while size:
-            chunk = conn.recv(min(size, 1 << 20))
-            if not chunk:
-                raise EOFError("the client left")
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
-
-    def frame(conn):
-        return recv(conn, struct.unpack(">Q", recv(conn, 8))[0])
-
-    def send(conn, *parts):
-        conn.sendall(b"".join(struct.pack(">Q", len(p)) + p for p in parts))
-
     busy = [0]
     lock = threading.Lock()
 
     def handle(conn):
         try:
-            request = json.loads(frame(conn).decode("utf-8"))
-            stdin = frame(conn)
-            send(conn, b"run")
+            request = json.loads(recv_frame(conn).decode("utf-8"))
+            stdin = recv_frame(conn)
+            send_frames(conn, b"run")
             try:
                 proc = subprocess.Popen(  # pylint: disable=consider-using-with
                     request["argv"],
@@ -220,7 +230,7 @@ def serve(path, idle, detach):
                 rc = proc.returncode
             except OSError as exc:  # as podman exec: 126 not executable, 127 not found
                 rc, out, err = 127 if isinstance(exc, FileNotFoundError) else 126, b"", str(exc).encode("utf-8")
-            send(conn, json.dumps({"rc": rc}).encode("utf-8"), out, err)
+            send_frames(conn, json.dumps({"rc": rc}).encode("utf-8"), out, err)
         except (EOFError, OSError, ValueError, KeyError, TypeError, struct.error):
             pass
         finally:
@@ -270,21 +280,6 @@ class NotReached(Exception):
     """The command did not reach the agent (it did not run); it may be sent again."""
 
 
-def _recv(conn, size):
-    chunks = []
-    while size:
-        chunk = conn.recv(min(size, 1 << 20))
-        if not chunk:
-            raise EOFError("the agent closed the channel")
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _frame(conn):
-    return _recv(conn, struct.unpack(">Q", _recv(conn, 8))[0])
-
-
 def channel_call(path, argv, in_data=None):
     """Run argv through the agent at socket path: (rc, stdout, stderr). NotReached when
     the agent did not take the command; AnsibleConnectionFailure when it took it and the
@@ -294,15 +289,14 @@ def channel_call(path, argv, in_data=None):
         try:
             conn.connect(path)
             header = json.dumps({"argv": [to_native(a) for a in argv], "stdin": in_data is not None}).encode("utf-8")
-            stdin = in_data or b""
-            conn.sendall(struct.pack(">Q", len(header)) + header + struct.pack(">Q", len(stdin)) + stdin)
-            if _frame(conn) != b"run":
+            send_frames(conn, header, in_data or b"")
+            if recv_frame(conn) != b"run":
                 raise NotReached("the agent at %s did not take the command" % path)
         except (OSError, EOFError, struct.error) as exc:
             raise NotReached("%s: %s" % (path, exc)) from exc
         try:
-            rc = json.loads(_frame(conn).decode("utf-8"))["rc"]
-            return rc, _frame(conn), _frame(conn)
+            rc = json.loads(recv_frame(conn).decode("utf-8"))["rc"]
+            return rc, recv_frame(conn), recv_frame(conn)
         except (OSError, EOFError, ValueError, KeyError, struct.error) as exc:
             raise AnsibleConnectionFailure("the kept channel %s broke while a command ran: %s" % (path, exc)) from exc
     finally:
@@ -376,7 +370,9 @@ class Connection(PodmanConnection):
     def _record(self):
         """The container's first process: from the record while that process still runs
         (same pid, same start time), else from podman inspect, checked in /proc. None when
-        there is no such process on this machine."""
+        there is no such process on this machine, or no kept channel for this task."""
+        if not self._persisting():
+            return None
         if self._channel is not None:
             return self._channel or None
         record = {}
@@ -420,7 +416,7 @@ class Connection(PodmanConnection):
                 os.unlink(path)  # a dead agent's socket: the new one is awaited below
             except OSError:
                 pass
-            source = "%s\nserve(%r, %d, True)\n" % (inspect.getsource(serve), self.get_option("agent_socket"), int(self.get_option("persist_seconds")))
+            source = agent_program(self.get_option("agent_socket"), int(self.get_option("persist_seconds")))
             rc, dummy, err = self._podman(["exec"], ["python3", "-c", source])
             if rc == 0 and os.path.exists(path):
                 if not record.get("agent"):
@@ -436,7 +432,7 @@ class Connection(PodmanConnection):
     def _through_channel(self, argv, in_data):
         """(rc, stdout, stderr) through the kept channel, or None: not kept, the command
         did not run, use podman exec."""
-        record = self._record() if self._persisting() else None
+        record = self._record()
         if not record or (not record.get("agent") and time.time() - (record.get("failed") or 0) < AGENT_RETRY_S):
             return None
         path = self._agent_path(record)
@@ -459,7 +455,7 @@ class Connection(PodmanConnection):
         (podman mount)."""
         if self._mounted:
             return
-        record = self._record() if self._persisting() else None
+        record = self._record()
         if record:
             self._mount_point = to_bytes("/proc/%d/root" % record["pid"])
         else:
