@@ -15,8 +15,9 @@ version_added: "0.1.0"
 description:
   - Creates, in one process and concurrently, every server of the list that does not exist
     yet (servers are matched by name among those whose metadata says
-    C(q8s_cluster=<cluster>)), then polls the whole cluster with one list call per round
-    until every listed server is ACTIVE, none is building any more, or I(timeout) runs out.
+    C(q8s_cluster=<cluster>)), then lists the project's building servers once per round
+    (a list without details, which costs the cloud little) until none of the listed servers
+    builds any more or I(timeout) runs out; one list with details gives the result.
   - A loop of C(openstack.cloud.server) tasks pays a module start, an SDK import and a
     token per server; for 50 servers that dominates the run. This module pays them once.
   - Refuses, before creating anything, to create a server whose name an existing server
@@ -153,21 +154,31 @@ class ServersModule(OpenStackModule):
         required_if=[("state", "present", ("servers", "image", "network", "key_name"))],
     )
 
-    def _cluster_servers(self):
+    def _listing(self):
+        """Every server of the project with its details: {name: server} of the cluster's, and the others."""
         cluster = self.params["cluster"]
-        return dict((s.name, s) for s in self.conn.compute.servers(details=True) if owned_by(s, cluster))
+        ours, others = {}, []
+        for server in self.conn.compute.servers(details=True):
+            if owned_by(server, cluster):
+                ours[server.name] = server
+            else:
+                others.append(server)
+        return ours, others
 
-    def _foreign_twins(self, names):
-        """(name, id) of every server named like one of names that is not this cluster's."""
-        if not names:
-            return []
-        cluster = self.params["cluster"]
-        return sorted((s.name, s.id) for s in self.conn.compute.servers() if s.name in names and not owned_by(s, cluster))
+    def _cluster_servers(self):
+        return self._listing()[0]
+
+    def _ids_left(self, ids, **query):
+        """Which of ids the project's server list (without details) still holds, with query as its filter.
+
+        A list without details is the cheap one: Nova reads no metadata, faults or ports
+        for it. Polling with details costs the cloud a detail view of every server per round."""
+        return set(s.id for s in self.conn.compute.servers(details=False, **query)) & ids
 
     def _create(self, server):
         metadata = dict(server.get("metadata") or {})
         metadata[OWNER_KEY] = self.params["cluster"]
-        self.conn.compute.create_server(
+        return self.conn.compute.create_server(
             name=server["name"],
             image_id=self.params["image"],
             flavor_id=server["flavor"],
@@ -175,8 +186,7 @@ class ServersModule(OpenStackModule):
             key_name=self.params["key_name"],
             security_groups=[{"name": g} for g in self.params["security_groups"]],
             metadata=dict((str(k), str(v)) for k, v in metadata.items()),
-        )
-        return server["name"]
+        ).id
 
     def _absent(self):
         existing = self._cluster_servers()
@@ -187,12 +197,14 @@ class ServersModule(OpenStackModule):
         with ThreadPoolExecutor(max_workers=max(1, self.params["concurrency"])) as pool:
             list(pool.map(lambda s: self.conn.compute.delete_server(s, ignore_missing=True), doomed))
         deadline = time.monotonic() + self.params["timeout"]
+        doomed_ids = set(s.id for s in doomed)
         while True:
-            left = [n for n in self._cluster_servers() if n in deleted]
+            left = self._ids_left(doomed_ids)
             if not left or time.monotonic() >= deadline:
                 break
             time.sleep(max(1, self.params["poll"]))
         if left:
+            left = sorted(s.name for s in doomed if s.id in left)
             self.fail_json(
                 msg="%d server(s) of cluster %s were not deleted within %d s: %s"
                 % (len(left), self.params["cluster"], self.params["timeout"], ", ".join(left)),
@@ -208,10 +220,10 @@ class ServersModule(OpenStackModule):
         for server in wanted:
             if not server.get("name") or not server.get("flavor"):
                 self.fail_json(msg="every entry of servers needs a name and a flavor, got %r" % server)
-        existing = self._cluster_servers()
+        existing, others = self._listing()
         missing = [s for s in wanted if s["name"] not in existing]
         created = [s["name"] for s in missing]
-        twins = self._foreign_twins(created)
+        twins = sorted((s.name, s.id) for s in others if s.name in created)
         if twins:
             self.fail_json(
                 msg="not creating %s: a server of that name exists that is not cluster %s's (%s); q8s never adopts "
@@ -224,12 +236,14 @@ class ServersModule(OpenStackModule):
             self.exit_json(changed=bool(created), created=created, servers=self._summary(existing), not_active=[])
 
         refused = []
+        # what to wait for: the servers created here and those of the list still building
+        ids = set(existing[s["name"]].id for s in wanted if s["name"] in existing and existing[s["name"]].status == "BUILD")
         if missing:
             with ThreadPoolExecutor(max_workers=max(1, self.params["concurrency"])) as pool:
                 futures = [(s["name"], pool.submit(self._create, s)) for s in missing]
                 for name, future in futures:
                     try:
-                        future.result()
+                        ids.add(future.result())
                     except Exception as exc:  # noqa: BLE001 - reported per server
                         refused.append("%s: %s" % (name, exc))
         if refused:
@@ -239,16 +253,16 @@ class ServersModule(OpenStackModule):
                 created=[n for n in created if not any(r.startswith(n + ":") for r in refused)],
             )
 
-        names = [s["name"] for s in wanted]
         deadline = time.monotonic() + self.params["timeout"]
-        while True:
+        # while any of them builds, one list of the building servers (no details) per round;
+        # then one list with details for the statuses and the result
+        current = existing
+        if ids:
+            while self.params["wait"] and self._ids_left(ids, status="BUILD") and time.monotonic() < deadline:
+                time.sleep(max(1, self.params["poll"]))
             current = self._cluster_servers()
-            statuses = dict((n, current[n].status if n in current else "missing") for n in names)
-            not_active = ["%s (%s%s)" % (n, st, _fault(current.get(n))) for n, st in sorted(statuses.items()) if st != "ACTIVE"]
-            building = [n for n, st in statuses.items() if st in ("BUILD", "missing")]
-            if not self.params["wait"] or not not_active or not building or time.monotonic() >= deadline:
-                break
-            time.sleep(max(1, self.params["poll"]))
+        statuses = dict((s["name"], current[s["name"]].status if s["name"] in current else "missing") for s in wanted)
+        not_active = ["%s (%s%s)" % (n, st, _fault(current.get(n))) for n, st in sorted(statuses.items()) if st != "ACTIVE"]
         result = dict(changed=bool(created), created=created, servers=self._summary(current), not_active=not_active if self.params["wait"] else [])
         if self.params["wait"] and not_active:
             self.fail_json(
