@@ -61,13 +61,17 @@ def tenant(cloud_env):
 
 def purge_leftovers(conn):
     """Delete what an interrupted earlier run left in the test project (the cloud's
-    databases outlive a run): every server, cluster keypair and cluster security group.
-    The tests then start from an empty project, whatever happened before."""
+    databases outlive a run): every server, every port no server or network service holds
+    (the tests make such ports by hand), cluster keypair and cluster security group. The
+    tests then start from an empty project, whatever happened before."""
     servers = list(conn.compute.servers())
     for server in servers:
         conn.compute.delete_server(server, ignore_missing=True)
     for server in servers:
         conn.compute.wait_for_delete(server, wait=300)
+    for port in conn.network.ports(project_id=conn.current_project_id):
+        if not port.device_owner:
+            conn.network.delete_port(port, ignore_missing=True)
     for keypair in conn.compute.keypairs():
         if keypair.name.endswith("-cluster"):
             conn.compute.delete_keypair(keypair, ignore_missing=True)
