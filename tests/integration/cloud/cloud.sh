@@ -16,6 +16,8 @@
 #   Q8S_CLOUD_CACHE    venv cache                    (default /var/cache/q8s)
 #   Q8S_CLOUD_PYTHON   interpreter for the venv      (default python3.11, else python3)
 #   Q8S_CLOUD_COMPUTES number of fake compute hosts  (default 4; 1 with podman)
+#   Q8S_CLOUD_NEUTRON_WORKERS  neutron's API processes (default 1; more take SQLite's
+#                      write lock up front, as nova's do; the provisioning bench's option)
 #   Q8S_CLOUD_COMPUTE  compute driver: fake (servers only in nova's database, the
 #                      default) or podman (every server is also a podman container
 #                      with systemd and sshd on this host; see README.md)
@@ -38,6 +40,9 @@ case "$COMPUTE" in
   *) echo "cloud.sh: Q8S_CLOUD_COMPUTE must be fake or podman, not '$COMPUTE'" >&2; exit 2 ;;
 esac
 SERVER_BASE="${Q8S_CLOUD_SERVER_BASE:-localhost/q8s-host:virt}"
+NEUTRON_WORKERS="${Q8S_CLOUD_NEUTRON_WORKERS:-1}"
+[[ "$NEUTRON_WORKERS" =~ ^[1-9][0-9]*$ ]] ||
+  { echo "cloud.sh: Q8S_CLOUD_NEUTRON_WORKERS must be a positive number, not '$NEUTRON_WORKERS'" >&2; exit 2; }
 SERVER_VOLUMES="${Q8S_CLOUD_SERVER_VOLUMES-$CACHE/images}"
 SERVER_SUBNET="${Q8S_CLOUD_SERVER_SUBNET:-10.89.222.0/24}"
 # the podman network of the servers (the neutron subnet on this host) and their prefix
@@ -275,9 +280,9 @@ vni_ranges = 1:1000
 [ml2_type_flat]
 flat_networks = *
 EOF
-  # one single-threaded worker: only neutron uses its database, so it never sees
-  # "database is locked"
-  gunicorn_conf neutron $NEUTRON_PORT neutron.wsgi.api:application 1 sync 1
+  # one single-threaded worker by default: only neutron uses its database, so it never
+  # sees "database is locked"; with more, they take the write lock up front (start_cloud)
+  gunicorn_conf neutron $NEUTRON_PORT neutron.wsgi.api:application "$NEUTRON_WORKERS" sync 1
 
   cp "$VENV/etc/nova/api-paste.ini" "$W/etc/nova/"
   local common
@@ -490,7 +495,7 @@ cmd_start() {
   "$B/python" "$HERE/bootstrap.py" identity "$W"
   start_gunicorn placement Q8S_SQLITE_IMMEDIATE=1
   start_gunicorn glance
-  start_gunicorn neutron
+  if ((NEUTRON_WORKERS > 1)); then start_gunicorn neutron Q8S_SQLITE_IMMEDIATE=1; else start_gunicorn neutron; fi
   start_gunicorn nova OS_NOVA_DISABLE_EVENTLET_PATCHING=true Q8S_SQLITE_IMMEDIATE=1
   local conf=(--config-file "$W/etc/nova/nova.conf")
   spawn nova-conductor env Q8S_SQLITE_IMMEDIATE=1 "$B/nova-conductor" "${conf[@]}"
