@@ -1,7 +1,7 @@
 """Provisioning benchmark: provision.yml against two baselines, and at scale.
 
     .venv/bin/python tests/bench/provision_bench.py [--hosts 50] [--scale 200] [--no-upstream] [--no-baseline]
-        [--neutron-workers 1]
+        [--neutron-workers 1] [--keep-cloud]
 
 All cases run against one loopback cloud (tests/integration/cloud/cloud.sh) in one run:
 
@@ -21,8 +21,8 @@ starts, async jobs included), and the cloud's side of it: API requests and the t
 services spent in them (their gunicorn access logs), and each service's CPU time.
 
 The bench brings its own cloud: work dir Q8S_BENCH_CLOUD_DIR (default
-/var/tmp/q8s-cloud-bench, its own databases) with Q8S_BENCH_COMPUTES fake computes
-(default 4), started here and stopped afterwards; the integration tests' cloud
+/var/tmp/q8s-cloud-bench, its own databases, made anew for every run unless --keep-cloud)
+with Q8S_BENCH_COMPUTES fake computes (default 4), started here and stopped afterwards; the integration tests' cloud
 (/var/tmp/q8s-cloud) is not touched. The cloud's ports are fixed, so the run waits for
 /var/lock/q8s-cloud.lock like every other user of the loopback cloud.
 """
@@ -388,6 +388,7 @@ def main():
     parser.add_argument("--scale", type=int, default=200, help="servers of the scale case (0: skip)")
     parser.add_argument("--no-upstream", action="store_true", help="skip the one-at-a-time baseline")
     parser.add_argument("--no-baseline", action="store_true", help="skip the openstack.cloud baseline (no speed-up figure)")
+    parser.add_argument("--keep-cloud", action="store_true", help="start on the bench cloud's databases of the run before (default: fresh ones)")
     parser.add_argument("--neutron-workers", type=int, default=1, help="neutron's API processes in the bench cloud (default 1, as in the tests)")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
@@ -405,6 +406,10 @@ def main():
     with open(LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         subprocess.run([str(CLOUD_SH), "install"], check=True, stdout=subprocess.DEVNULL, env=cloud_env)
+        if not args.keep_cloud:
+            # the databases of earlier runs (every deleted instance stays in nova's) would
+            # make each run slower than the one before it
+            subprocess.run([str(CLOUD_SH), "reset"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cloud_env)
         t0 = time.monotonic()
         try:
             with open(workdir.parent / (workdir.name + "-start.log"), "w") as log:
