@@ -159,9 +159,9 @@ class Cloud:
 
     def capacity(self, service):
         """Requests the service serves at once: gunicorn's workers x threads (cloud.sh's gunicorn.conf.py)."""
-        conf = {}
-        exec((self.w / "etc" / service / "gunicorn.conf.py").read_text(), {}, conf)  # noqa: S102 - the bench cloud's own file
-        return conf.get("workers", 1) * conf.get("threads", 1)
+        text = (self.w / "etc" / service / "gunicorn.conf.py").read_text()
+        workers, threads = (re.search(r"^%s = (\d+)$" % key, text, re.M) for key in ("workers", "threads"))
+        return (int(workers.group(1)) if workers else 1) * (int(threads.group(1)) if threads else 1)
 
     def occupancy(self, figures, start, end):
         """{service: share of its capacity busy with requests between start and end (epoch s)}.
