@@ -281,7 +281,7 @@ vni_ranges = 1:1000
 flat_networks = *
 EOF
   # one single-threaded worker by default: only neutron uses its database, so it never
-  # sees "database is locked"; with more, they take the write lock up front (start_cloud)
+  # sees "database is locked"; with more, they take the write lock up front (cmd_start)
   gunicorn_conf neutron $NEUTRON_PORT neutron.wsgi.api:application "$NEUTRON_WORKERS" sync 1
 
   cp "$VENV/etc/nova/api-paste.ini" "$W/etc/nova/"
