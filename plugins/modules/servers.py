@@ -175,6 +175,16 @@ class ServersModule(OpenStackModule):
         for it. Polling with details costs the cloud a detail view of every server per round."""
         return set(s.id for s in self.conn.compute.servers(details=False, **query)) & ids
 
+    def _wait_unlisted(self, ids, **query):
+        """Polls with _ids_left every poll seconds until none of ids is listed or timeout
+        runs out; returns the ids still listed."""
+        deadline = time.monotonic() + self.params["timeout"]
+        while True:
+            left = self._ids_left(ids, **query)
+            if not left or time.monotonic() >= deadline:
+                return left
+            time.sleep(max(1, self.params["poll"]))
+
     def _create(self, server):
         metadata = dict(server.get("metadata") or {})
         metadata[OWNER_KEY] = self.params["cluster"]
@@ -196,15 +206,9 @@ class ServersModule(OpenStackModule):
             self.exit_json(changed=bool(doomed), deleted=deleted, created=[], servers=self._summary(existing), not_active=[])
         with ThreadPoolExecutor(max_workers=max(1, self.params["concurrency"])) as pool:
             list(pool.map(lambda s: self.conn.compute.delete_server(s, ignore_missing=True), doomed))
-        deadline = time.monotonic() + self.params["timeout"]
-        doomed_ids = set(s.id for s in doomed)
-        while True:
-            left = self._ids_left(doomed_ids)
-            if not left or time.monotonic() >= deadline:
-                break
-            time.sleep(max(1, self.params["poll"]))
-        if left:
-            left = sorted(s.name for s in doomed if s.id in left)
+        left_ids = self._wait_unlisted(set(s.id for s in doomed))
+        if left_ids:
+            left = sorted(s.name for s in doomed if s.id in left_ids)
             self.fail_json(
                 msg="%d server(s) of cluster %s were not deleted within %d s: %s"
                 % (len(left), self.params["cluster"], self.params["timeout"], ", ".join(left)),
@@ -253,13 +257,12 @@ class ServersModule(OpenStackModule):
                 created=[n for n in created if not any(r.startswith(n + ":") for r in refused)],
             )
 
-        deadline = time.monotonic() + self.params["timeout"]
         # while any of them builds, one list of the building servers (no details) per round;
         # then one list with details for the statuses and the result
         current = existing
         if ids:
-            while self.params["wait"] and self._ids_left(ids, status="BUILD") and time.monotonic() < deadline:
-                time.sleep(max(1, self.params["poll"]))
+            if self.params["wait"]:
+                self._wait_unlisted(ids, status="BUILD")
             current = self._cluster_servers()
         statuses = dict((s["name"], current[s["name"]].status if s["name"] in current else "missing") for s in wanted)
         not_active = ["%s (%s%s)" % (n, st, _fault(current.get(n))) for n, st in sorted(statuses.items()) if st != "ACTIVE"]
