@@ -20,6 +20,8 @@ description:
   - Refuses a server name the cluster still needs when a server of that name exists that
     does not carry the cluster's metadata C(q8s_cluster=<cluster>) (q8s never adopts it).
   - Reports every problem at once, each naming what is missing, and changes nothing.
+  - Returns what it read that the later checks of a run need (the security groups of the
+    cluster group's name, the cluster keypair), so that one authenticated session reads them.
 options:
   cluster:
     description: Cluster name; servers carrying metadata C(q8s_cluster=<cluster>) already exist.
@@ -42,10 +44,19 @@ options:
     description: Name of the cluster's security group.
     type: str
     required: true
+  security_group_description:
+    description:
+      - Description that marks the cluster's security group among the groups of its name
+        (Neutron allows several groups of one name).
+      - Without it, the first group of the name counts as the cluster's for the quota.
+    type: str
   security_group_rules:
     description: Number of rules the cluster's security group carries (besides Neutron's defaults).
     type: int
     required: true
+  keypair:
+    description: Name of the cluster's keypair, returned as RV(keypair) when it exists.
+    type: str
   adopt:
     description: Name of an existing server adopted as the initial control plane.
     type: str
@@ -86,6 +97,19 @@ existing:
   returned: success
   type: list
   elements: str
+security_groups:
+  description:
+    - Every security group of the name O(security_group), each with C(id), C(name) and
+      C(description).
+  returned: success
+  type: list
+  elements: dict
+keypair:
+  description:
+    - The keypair O(keypair), with C(name) and C(fingerprint); null when it does not
+      exist or O(keypair) is not set.
+  returned: success
+  type: dict
 needed:
   description: What the missing servers and rules need of the quota.
   returned: always
@@ -118,7 +142,9 @@ class PreflightModule(OpenStackModule):
         network=dict(type="str", required=True),
         image=dict(type="str", required=True),
         security_group=dict(type="str", required=True),
+        security_group_description=dict(type="str"),
         security_group_rules=dict(type="int", required=True),
+        keypair=dict(type="str", no_log=False),
         adopt=dict(type="str"),
     )
     module_kwargs = dict(supports_check_mode=True)
@@ -194,7 +220,12 @@ class PreflightModule(OpenStackModule):
             if flavor:
                 needed["cores"] += flavor["vcpus"]
                 needed["ram"] += flavor["ram"]
-        group = self.conn.network.find_security_group(p["security_group"])
+        # Every group of the name: find_security_group fails on a name that two groups share.
+        groups = list(self.conn.network.security_groups(name=p["security_group"]))
+        result["security_groups"] = [dict(id=g.id, name=g.name, description=g.description) for g in groups]
+        if p["security_group_description"] is not None:
+            groups = [g for g in groups if g.description == p["security_group_description"]]
+        group = groups[0] if groups else None
         if group is None:
             needed["security_groups"] = 1
             # Neutron adds two default egress rules to every new group
@@ -203,6 +234,12 @@ class PreflightModule(OpenStackModule):
             have = len(group.security_group_rules or [])
             needed["security_group_rules"] = max(0, p["security_group_rules"] + 2 - have)
         result["needed"] = needed
+
+        result["keypair"] = None
+        if p["keypair"]:
+            keypair = self.conn.compute.find_keypair(p["keypair"])
+            if keypair is not None:
+                result["keypair"] = dict(name=keypair.name, fingerprint=keypair.fingerprint)
 
         free = {}
         try:

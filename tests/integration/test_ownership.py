@@ -236,17 +236,32 @@ def test_a_keypair_and_a_group_of_the_cluster_names_that_are_not_its_own(cloud_e
         made.clear()
         run = playbook(cloud_env, "provision.yml", spec)
         assert run.rc == 0, run
-        assert len(cluster_servers(tenant, "solo")) == 2
+        servers = sorted(s.id for s in cluster_servers(tenant, "solo"))
+        assert len(servers) == 2
+        own_group = tenant.network.find_security_group("solo-cluster")
+
+        # 4. a second group of the cluster group's name beside the cluster's: the rerun names
+        # it and stops (the pre-flight lists every group of the name), nothing changes
+        second = tenant.network.create_security_group(name="solo-cluster", description="made by hand")
+        made.append(second)
+        own_rules = sorted(r["id"] for r in tenant.network.get_security_group(own_group.id).security_group_rules)
+        run = playbook(cloud_env, "provision.yml", spec)
+        assert run.rc != 0, run
+        assert "security group solo-cluster (id %s) exists in this project but is not the security group of cluster solo" % second.id in run.out, run
+        assert "More than one" not in run.out, run
+        assert sorted(s.id for s in cluster_servers(tenant, "solo")) == servers
+        assert sorted(r["id"] for r in tenant.network.get_security_group(own_group.id).security_group_rules) == own_rules
         tenant.compute.delete_keypair("solo-cluster")
         replaced = tenant.compute.create_keypair(name="solo-cluster", public_key=foreign_public_key(work, "foreign-2"))
 
-        # 4. teardown deletes the cluster's servers and group, not that keypair
+        # 5. teardown deletes the cluster's servers and group, not that keypair nor that group
         run = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
         assert run.rc == 0, run
         assert cluster_servers(tenant, "solo") == []
-        assert tenant.network.find_security_group("solo-cluster") is None
+        assert [g.id for g in tenant.network.security_groups(name="solo-cluster")] == [second.id]
         assert tenant.compute.find_keypair("solo-cluster").fingerprint == replaced.fingerprint
         assert "Left as they are, not this cluster's: keypair solo-cluster (its fingerprint is not that of %s/id_ed25519.pub)" % state in run.out, run
+        assert "security group solo-cluster (id %s" % second.id in run.out, run
     finally:
         for group in made:
             tenant.network.delete_security_group(group.id, ignore_missing=True)
