@@ -124,11 +124,23 @@ def cluster_security_groups(groups, description):
 
 
 def teardown_plan(
-    cluster_servers, adopt, description, groups, keypairs, keygen_output="", all_servers=None, ports=None, left_ports=None, key_path="the cluster key"
+    cluster_servers,
+    adopt,
+    description,
+    groups,
+    keypairs,
+    keygen_output="",
+    all_servers=None,
+    ports=None,
+    left_ports=None,
+    key_path="the cluster key",
+    cluster=None,
 ):
     """What teardown deletes and what it leaves (see q8s_openstack.teardown_plan)."""
     if not description:
         raise AnsibleFilterError("teardown_plan: needs the cluster group's description")
+    if cluster is not None and (not isinstance(cluster, str) or not cluster):
+        raise AnsibleFilterError("teardown_plan: cluster must be the cluster's name, not %r" % (cluster,))
     name = "teardown_plan"
     return _call(
         name,
@@ -143,6 +155,7 @@ def teardown_plan(
         _list_of_dicts(ports or [], name, "ports"),
         _list_of_dicts(left_ports or [], name, "left_ports"),
         str(key_path),
+        cluster,
     )
 
 

@@ -283,12 +283,23 @@ def md5_fingerprint(keygen_output):
 
 
 def teardown_plan(
-    cluster_servers, adopt, description, groups, keypairs, keygen_output, all_servers=None, ports=None, left_ports=None, key_path="the cluster key"
+    cluster_servers,
+    adopt,
+    description,
+    groups,
+    keypairs,
+    keygen_output,
+    all_servers=None,
+    ports=None,
+    left_ports=None,
+    key_path="the cluster key",
+    cluster=None,
 ):
     """What teardown_openstack.yml deletes, and what it leaves and says it leaves.
 
-    - ``cluster_servers``: server_info's servers carrying the cluster's metadata; the adopted
-      initial instance ``adopt`` (a name, or "") is never among the servers to delete.
+    - ``cluster_servers``: server_info's servers carrying the cluster's metadata; with
+      ``cluster`` set, any servers, of which those carrying q8s_cluster=<cluster> count. The
+      adopted initial instance ``adopt`` (a name, or "") is never among the servers to delete.
     - ``groups`` and ``keypairs``: the objects of the cluster's group and keypair names; the
       group is the cluster's by its ``description``, the keypair by the fingerprint of the
       cluster key (``keygen_output``: ``ssh-keygen -l -E md5``; "" when the key is gone, and
@@ -305,6 +316,8 @@ def teardown_plan(
     foreign_ports ({id, label}), leftover_ports and not_owned (one line per object of the
     cluster's names left in place)."""
     all_servers = all_servers or []
+    if cluster is not None:
+        cluster_servers = [s for s in cluster_servers if owned_by(s, cluster)]
     split = cluster_security_groups(groups, description)
     fingerprint = md5_fingerprint(keygen_output)
     own_keypairs = [k for k in keypairs if fingerprint and k.get("fingerprint") == fingerprint]

@@ -69,6 +69,16 @@ def test_the_adopted_instance_is_never_a_server_to_delete():
     assert plan(cluster_servers=cluster)["own_server_ids"] == ["s-cp", "s-h1", "s-ad"]
 
 
+def test_with_the_clusters_name_the_input_may_be_every_server_of_the_project():
+    # teardown_openstack.yml lists the project once: the cluster's servers are those of its metadata.
+    assert plan(cluster_servers=ALL, cluster="demo")["own_server_ids"] == ["s-cp", "s-h1"]
+    assert plan(cluster_servers=ALL, cluster="other")["own_server_ids"] == ["s-x"]
+    assert plan(cluster_servers=ALL, cluster="my-cp")["own_server_ids"] == []
+    assert plan(cluster_servers=ALL, cluster="demo", adopt="demo--cp-0")["own_server_ids"] == ["s-h1"]
+    # without it the input is taken as the cluster's servers, as before
+    assert plan(cluster_servers=ALL)["own_server_ids"] == ["s-cp", "s-h1", "s-x", "s-ad"]
+
+
 def test_ports_of_others_on_the_clusters_group_are_named_and_stop_the_run():
     ports = [
         port("p-cp", "s-cp"),  # the cluster's own server
@@ -124,6 +134,8 @@ def test_nothing_of_the_cluster_left_plans_nothing():
         ({"groups": "demo-cluster"}, "groups must be a list"),
         ({"ports": [None]}, "ports must be a list"),
         ({"cluster_servers": {"id": "s"}}, "the input"),
+        ({"cluster": ""}, "cluster must be the cluster's name"),
+        ({"cluster": ["demo"]}, "cluster must be the cluster's name"),
     ],
 )
 def test_bad_input_is_named(changes, message):
