@@ -19,6 +19,8 @@ description:
     server of the cluster that does not exist yet.
   - Refuses a server name the cluster still needs when a server of that name exists that
     does not carry the cluster's metadata C(q8s_cluster=<cluster>) (q8s never adopts it).
+  - Refuses a network, image or initial instance given by a name that several of them
+    carry, naming their IDs (the spec can name the one to use by its ID).
   - Reports every problem at once, each naming what is missing, and changes nothing.
   - Returns what it read that the later checks of a run need (the security groups of the
     cluster group's name, the cluster keypair), so that one authenticated session reads them.
@@ -127,12 +129,34 @@ from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
 
 from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import cluster_of
 
+try:
+    from openstack.exceptions import DuplicateResource
+except ImportError:  # OpenStackModule fails with its own message without openstacksdk
+
+    class DuplicateResource(Exception):
+        pass
+
 
 def _free(limit, used):
     """Free amount of a quota; None when unlimited."""
     if limit is None or limit < 0:
         return None
     return limit - (used or 0)
+
+
+def _one(problems, find, same_name, value, field, kind):
+    """find(value) (by ID or name), or None; a name that several objects carry is a problem
+    that lists their IDs (same_name() lists the objects of that name) instead of
+    openstacksdk's DuplicateResource."""
+    try:
+        return find(value)
+    except DuplicateResource:
+        ids = sorted(o.id for o in same_name())
+        problems.append(
+            "%s: %r names %d %ss (ids %s). Fix: set %s to the ID of the one to use, or rename the others"
+            % (field, value, len(ids), kind, ", ".join(ids), field)
+        )
+        return False
 
 
 class PreflightModule(OpenStackModule):
@@ -163,15 +187,17 @@ class PreflightModule(OpenStackModule):
             )
             self.fail_json(msg="pre-flight: " + problems[0], **result)
 
-        net = self.conn.network.find_network(p["network"])
+        net = _one(
+            problems, self.conn.network.find_network, lambda: self.conn.network.networks(name=p["network"]), p["network"], "private_network_id", "network"
+        )
         if net is None:
             problems.append("network: %r does not exist or is not visible to this project (private_network_id)" % p["network"])
-        else:
+        elif net:
             result["network"] = dict(id=net.id, name=net.name)
-        image = self.conn.image.find_image(p["image"])
+        image = _one(problems, self.conn.image.find_image, lambda: self.conn.image.images(name=p["image"]), p["image"], "default_image_name", "image")
         if image is None:
             problems.append("image: %r does not exist or is not visible to this project (default_image_name)" % p["image"])
-        else:
+        elif image:
             result["image"] = dict(id=image.id, name=image.name)
 
         flavors = {}
@@ -186,14 +212,23 @@ class PreflightModule(OpenStackModule):
 
         existing = set()
         others = {}
-        for server in self.conn.compute.servers():
+        listed = list(self.conn.compute.servers())
+        for server in listed:
             owner = cluster_of(server)
             if owner == p["cluster"]:
                 existing.add(server.name)
             else:
                 others.setdefault(server.name, []).append((server.id, owner))
         if p["adopt"]:
-            if self.conn.compute.find_server(p["adopt"]) is None:
+            adopted = _one(
+                problems,
+                self.conn.compute.find_server,
+                lambda: [server for server in listed if server.name == p["adopt"]],
+                p["adopt"],
+                "name_of_initial_instance",
+                "server",
+            )
+            if adopted is None:
                 problems.append(
                     "name_of_initial_instance: server %r does not exist in this "
                     "project; create it or unset the field to let q8s create "

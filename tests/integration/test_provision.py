@@ -159,6 +159,32 @@ def test_missing_flavor(cloud_env, work, tenant):
     _nothing_created(tenant, "delta")
 
 
+def test_names_that_several_networks_or_images_carry(cloud_env, work, tenant):
+    """A network and an image given by a name two of each carry: the pre-flight names both
+    problems with the IDs, and nothing is created (openstacksdk's find_* raises on such a name)."""
+    made = []
+    try:
+        for _ in range(2):
+            made.append(("network", tenant.network.create_network(name="q8s-dup-net")))
+            made.append(("image", tenant.image.create_image(name="q8s-dup-image", disk_format="qcow2", container_format="bare", allow_duplicates=True)))
+        spec = make_spec(work, "theta", private_network_id="q8s-dup-net", default_image_name="q8s-dup-image")
+        run = playbook(cloud_env, "provision.yml", spec)
+        assert run.rc != 0
+        nets = ", ".join(sorted(o.id for kind, o in made if kind == "network"))
+        images = ", ".join(sorted(o.id for kind, o in made if kind == "image"))
+        assert "pre-flight found 2 problem(s)" in run.out, run
+        assert "private_network_id: 'q8s-dup-net' names 2 networks (ids %s)" % nets in run.out, run
+        assert "default_image_name: 'q8s-dup-image' names 2 images (ids %s)" % images in run.out, run
+        assert "DuplicateResource" not in run.out and "More than one" not in run.out, run
+        _nothing_created(tenant, "theta")
+    finally:
+        for kind, obj in made:
+            if kind == "network":
+                tenant.network.delete_network(obj, ignore_missing=True)
+            else:
+                tenant.image.delete_image(obj, ignore_missing=True)
+
+
 def test_quota_too_small(cloud_env, work, tenant, admin):
     demo = admin.identity.find_project("demo", domain_id="default")
     before = admin.get_compute_quotas(demo.id)
