@@ -18,6 +18,9 @@ description:
     security group of that server as it is.
   - C(openstack.cloud.server) replaces a server's whole list of groups and needs its image
     and flavor; this module changes exactly one membership.
+  - Works by IDs on the server's ports (as Nova does for all of them), so a group of the
+    same name as the one given, which Neutron allows, is never taken for it. A name that
+    several servers or groups carry fails with their IDs; give the ID instead.
 options:
   server:
     description: Name or ID of the server.
@@ -71,6 +74,13 @@ from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
     OpenStackModule,
 )
 
+try:
+    from openstack.exceptions import DuplicateResource
+except ImportError:  # OpenStackModule fails with its own message without openstacksdk
+
+    class DuplicateResource(Exception):
+        pass
+
 
 class ServerSecurityGroupModule(OpenStackModule):
     argument_spec = dict(
@@ -81,30 +91,43 @@ class ServerSecurityGroupModule(OpenStackModule):
     )
     module_kwargs = dict(supports_check_mode=True)
 
+    def _find(self, kind, find, same_name, value):
+        """find(value, ignore_missing=True); fails naming the IDs when several carry the name."""
+        try:
+            return find(value, ignore_missing=True)
+        except DuplicateResource:
+            ids = sorted(o.id for o in same_name())
+            self.fail_json(msg="%d %ss are named %r (ids %s): give the ID of the one to use" % (len(ids), kind, value, ", ".join(ids)))
+        return None
+
     def run(self):
         state = self.params["state"]
-        server = self.conn.compute.find_server(self.params["server"], ignore_missing=True)
-        group = self.conn.network.find_security_group(self.params["security_group"], ignore_missing=True)
+        want = state == "present"
+        server_ref, group_ref = self.params["server"], self.params["security_group"]
+        server = self._find("server", self.conn.compute.find_server, lambda: [o for o in self.conn.compute.servers() if o.name == server_ref], server_ref)
+        group = self._find("security group", self.conn.network.find_security_group, lambda: self.conn.network.security_groups(name=group_ref), group_ref)
         missing = [
-            "server %r" % self.params["server"] if server is None else None,
-            "security group %r" % self.params["security_group"] if group is None else None,
+            "server %r" % server_ref if server is None else None,
+            "security group %r" % group_ref if group is None else None,
         ]
         missing = [m for m in missing if m]
         if missing:
             if state == "absent" and self.params["missing_ok"]:
                 self.exit_json(changed=False)
             self.fail_json(msg="%s not found in the project" % " and ".join(missing))
-        server = self.conn.compute.get_server(server.id)
-        names = sorted({g["name"] for g in server.security_groups or []})
-        attached = group.name in names
-        changed = attached != (state == "present")
+        # The ports to change: each of the server's ports whose groups (by ID) differ from the wanted state.
+        todo = []
+        for port in self.conn.network.ports(device_id=server.id):
+            ids = list(port.security_group_ids or [])
+            if (group.id in ids) != want:
+                todo.append((port, ids + [group.id] if want else [i for i in ids if i != group.id]))
+        changed = bool(todo)
         if changed and not self.ansible.check_mode:
-            if state == "present":
-                self.conn.compute.add_security_group_to_server(server, group)
-            else:
-                self.conn.compute.remove_security_group_from_server(server, group)
-        if changed:
-            names = sorted(set(names) | {group.name}) if state == "present" else [n for n in names if n != group.name]
+            for port, ids in todo:
+                self.conn.network.update_port(port, security_group_ids=ids)
+        names = sorted({g["name"] for g in self.conn.compute.get_server(server.id).security_groups or []})
+        if changed and self.ansible.check_mode:
+            names = sorted(set(names) | {group.name}) if want else [n for n in names if n != group.name]
         self.exit_json(changed=changed, security_groups=names)
 
 

@@ -167,7 +167,7 @@ def test_names_that_several_networks_or_images_carry(cloud_env, work, tenant):
         for _ in range(2):
             made.append(("network", tenant.network.create_network(name="q8s-dup-net")))
             made.append(("image", tenant.image.create_image(name="q8s-dup-image", disk_format="qcow2", container_format="bare", allow_duplicates=True)))
-        spec = make_spec(work, "theta", private_network_id="q8s-dup-net", default_image_name="q8s-dup-image")
+        spec = make_spec(work, "iota", private_network_id="q8s-dup-net", default_image_name="q8s-dup-image")
         run = playbook(cloud_env, "provision.yml", spec)
         assert run.rc != 0
         nets = ", ".join(sorted(o.id for kind, o in made if kind == "network"))
@@ -176,7 +176,7 @@ def test_names_that_several_networks_or_images_carry(cloud_env, work, tenant):
         assert "private_network_id: 'q8s-dup-net' names 2 networks (ids %s)" % nets in run.out, run
         assert "default_image_name: 'q8s-dup-image' names 2 images (ids %s)" % images in run.out, run
         assert "DuplicateResource" not in run.out and "More than one" not in run.out, run
-        _nothing_created(tenant, "theta")
+        _nothing_created(tenant, "iota")
     finally:
         for kind, obj in made:
             if kind == "network":
@@ -256,12 +256,24 @@ def test_adopt_initial_instance(cloud_env, work, tenant):
         again = playbook(cloud_env, "provision.yml", spec)
         assert again.rc == 0 and again.changed == 0, again
 
+        # Someone puts a group of the cluster group's name on the adopted server: teardown
+        # takes the cluster's group off by its ID and leaves that one (and says so).
+        cluster_group = tenant.network.find_security_group("theta-cluster")
+        look_alike = tenant.network.create_security_group(name="theta-cluster", description="made by hand")
+        (port,) = list(tenant.network.ports(device_id=own.id))
+        tenant.network.update_port(port, security_group_ids=list(port.security_group_ids) + [look_alike.id])
         run = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
         assert run.rc == 0, run
         assert cluster_servers(tenant, "theta") == []
         kept = tenant.compute.get_server(own.id)
         assert kept.status == "ACTIVE"
-        assert "theta-cluster" not in {g["name"] for g in kept.security_groups or []}
-        assert tenant.network.find_security_group("theta-cluster") is None
+        ids = set(tenant.network.get_port(port.id).security_group_ids)
+        assert look_alike.id in ids and cluster_group.id not in ids, ids
+        assert ids == (set(port.security_group_ids) - {cluster_group.id}) | {look_alike.id}
+        assert [g.id for g in tenant.network.security_groups(name="theta-cluster")] == [look_alike.id]
+        assert "security group theta-cluster (id %s" % look_alike.id in run.out, run
     finally:
         tenant.compute.delete_server(own.id, ignore_missing=True)
+        tenant.compute.wait_for_delete(own, wait=300)
+        for group in tenant.network.security_groups(name="theta-cluster"):
+            tenant.network.delete_security_group(group, ignore_missing=True)
