@@ -21,6 +21,8 @@ description:
     does not carry the cluster's metadata C(q8s_cluster=<cluster>) (q8s never adopts it).
   - Refuses a network, image or initial instance given by a name that several of them
     carry, naming their IDs (the spec can name the one to use by its ID).
+  - Checks that each extra security group exists in the project and is named by one group
+    only, as Nova resolves them when it creates a server.
   - Reports every problem at once, each naming what is missing, and changes nothing.
   - Returns what it read that the later checks of a run need (the security groups of the
     cluster group's name, the cluster keypair), so that one authenticated session reads them.
@@ -59,6 +61,13 @@ options:
   keypair:
     description: Name of the cluster's keypair, returned as RV(keypair) when it exists.
     type: str
+  extra_security_groups:
+    description:
+      - Names or IDs of the other security groups every server gets (the spec's
+        C(security_groups) besides the cluster's own).
+    type: list
+    elements: str
+    default: []
   adopt:
     description: Name of an existing server adopted as the initial control plane.
     type: str
@@ -169,9 +178,30 @@ class PreflightModule(OpenStackModule):
         security_group_description=dict(type="str"),
         security_group_rules=dict(type="int", required=True),
         keypair=dict(type="str", no_log=False),
+        extra_security_groups=dict(type="list", elements="str", default=[]),
         adopt=dict(type="str"),
     )
     module_kwargs = dict(supports_check_mode=True)
+
+    def _extra_group_problems(self, refs):
+        """Each extra group as Nova resolves it at server create: a group of the project with
+        that ID, else the one group of the project with that name."""
+        if not refs:
+            return []
+        project = list(self.conn.network.security_groups(project_id=self.conn.current_project_id))
+        out = []
+        for ref in refs:
+            if any(g.id == ref for g in project):
+                continue
+            named = sorted(g.id for g in project if g.name == ref)
+            if not named:
+                out.append("security_groups: %r is not a security group of this project. Fix: create it, or remove it from security_groups" % ref)
+            elif len(named) > 1:
+                out.append(
+                    "security_groups: %r names %d security groups of this project (ids %s). Fix: list the ID of the one to use instead"
+                    % (ref, len(named), ", ".join(named))
+                )
+        return out
 
     def run(self):
         p = self.params
@@ -269,6 +299,7 @@ class PreflightModule(OpenStackModule):
             have = len(group.security_group_rules or [])
             needed["security_group_rules"] = max(0, p["security_group_rules"] + 2 - have)
         result["needed"] = needed
+        problems.extend(self._extra_group_problems(p["extra_security_groups"]))
 
         result["keypair"] = None
         if p["keypair"]:

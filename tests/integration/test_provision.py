@@ -159,30 +159,46 @@ def test_missing_flavor(cloud_env, work, tenant):
     _nothing_created(tenant, "delta")
 
 
-def test_names_that_several_networks_or_images_carry(cloud_env, work, tenant):
-    """A network and an image given by a name two of each carry: the pre-flight names both
-    problems with the IDs, and nothing is created (openstacksdk's find_* raises on such a name)."""
+def test_names_that_several_networks_images_or_groups_carry(cloud_env, work, tenant):
+    """A network, an image and an extra security group given by a name two of each carry, and
+    an extra group that does not exist: the pre-flight names the four problems (with the IDs),
+    and nothing is created (openstacksdk's find_* and Nova's server create fail on such names)."""
+    # An interrupted earlier run may have left objects of these names (the cloud's databases outlive a run).
+    made = [("network", o) for o in tenant.network.networks(name="q8s-dup-net")]
+    made += [("image", o) for o in tenant.image.images(name="q8s-dup-image")]
+    made += [("group", o) for o in tenant.network.security_groups(name="q8s-dup-sg")]
+    _delete(tenant, made)
     made = []
     try:
-        for _ in range(2):
+        for number in (1, 2):
             made.append(("network", tenant.network.create_network(name="q8s-dup-net")))
             made.append(("image", tenant.image.create_image(name="q8s-dup-image", disk_format="qcow2", container_format="bare", allow_duplicates=True)))
-        spec = make_spec(work, "iota", private_network_id="q8s-dup-net", default_image_name="q8s-dup-image")
+            made.append(("group", tenant.network.create_security_group(name="q8s-dup-sg", description="made by hand, %d of 2" % number)))
+        spec = make_spec(work, "iota", private_network_id="q8s-dup-net", default_image_name="q8s-dup-image", security_groups=["q8s-dup-sg", "q8s-nosuch-sg"])
         run = playbook(cloud_env, "provision.yml", spec)
         assert run.rc != 0
         nets = ", ".join(sorted(o.id for kind, o in made if kind == "network"))
         images = ", ".join(sorted(o.id for kind, o in made if kind == "image"))
-        assert "pre-flight found 2 problem(s)" in run.out, run
+        groups = ", ".join(sorted(o.id for kind, o in made if kind == "group"))
+        assert "pre-flight found 4 problem(s)" in run.out, run
         assert "private_network_id: 'q8s-dup-net' names 2 networks (ids %s)" % nets in run.out, run
         assert "default_image_name: 'q8s-dup-image' names 2 images (ids %s)" % images in run.out, run
+        assert "security_groups: 'q8s-dup-sg' names 2 security groups of this project (ids %s)" % groups in run.out, run
+        assert "security_groups: 'q8s-nosuch-sg' is not a security group of this project" in run.out, run
         assert "DuplicateResource" not in run.out and "More than one" not in run.out, run
         _nothing_created(tenant, "iota")
     finally:
-        for kind, obj in made:
-            if kind == "network":
-                tenant.network.delete_network(obj, ignore_missing=True)
-            else:
-                tenant.image.delete_image(obj, ignore_missing=True)
+        _delete(tenant, made)
+
+
+def _delete(conn, made):
+    for kind, obj in made:
+        if kind == "network":
+            conn.network.delete_network(obj, ignore_missing=True)
+        elif kind == "group":
+            conn.network.delete_security_group(obj, ignore_missing=True)
+        else:
+            conn.image.delete_image(obj, ignore_missing=True)
 
 
 def test_quota_too_small(cloud_env, work, tenant, admin):
