@@ -27,12 +27,14 @@ PLAY = """
 """
 
 
-def chosen(tmp_path, *extra, base=None, version=True):
+def chosen(tmp_path, *extra, base=None, version=True, golden_dir=None):
     playbook = tmp_path / "play.yml"
     play = PLAY % (ROOT, json.dumps(base or BASE))
     playbook.write_text(play if version else play.replace('      kubernetes_version: "1.34.1"\n', ""))
-    proc = run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", "q8s_golden_dir=%s" % tmp_path, *extra])
+    proc = run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", "q8s_golden_dir=%s" % (golden_dir or tmp_path), *extra])
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # No golden image (not even its directory) is the usual case: it is not worth a warning.
+    assert "WARNING" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     line = next(line for line in proc.stdout.splitlines() if "CHOSEN " in line)
     return json.loads(line.split("CHOSEN ", 1)[1].rstrip('"').replace('\\"', '"'))
 
@@ -47,6 +49,11 @@ def test_base_image_without_a_golden_image(tmp_path):
     out = chosen(tmp_path)
     assert out["image"] == BASE
     assert out["name"].startswith("x86_64-") and out["name"].endswith("-debian-12-amd64.qcow2")
+
+
+def test_base_image_when_the_golden_directory_does_not_exist(tmp_path):
+    out = chosen(tmp_path, golden_dir=tmp_path / "never-made")
+    assert out["image"] == BASE
 
 
 def test_golden_image_made_from_the_base_image(tmp_path):
