@@ -35,6 +35,14 @@ __metaclass__ = type
 
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing, q8s_topology
 
+try:
+    from openstack.exceptions import DuplicateResource
+except ImportError:  # without openstacksdk nothing raises it (the filters need no SDK)
+
+    class DuplicateResource(Exception):
+        pass
+
+
 SSH_PORT = 22
 API_PORT = 6443
 WORLD = "0.0.0.0/0"
@@ -190,6 +198,16 @@ def cluster_of(server):
     if not isinstance(metadata, dict):
         return None
     return metadata.get(OWNER_KEY)
+
+
+def find_unique(find, same_name, value):
+    """The modules' lookups by name or ID: (what openstacksdk's ``find(value)`` returns, None
+    when nothing matches, []), or (None, the sorted IDs of ``same_name()``'s objects) when
+    several carry the name ``value``, for which find_* raises DuplicateResource."""
+    try:
+        return find(value), []
+    except DuplicateResource:
+        return None, sorted(o.id for o in same_name())
 
 
 def owned_by(server, cluster):

@@ -136,14 +136,7 @@ from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
     OpenStackModule,
 )
 
-from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import cluster_of
-
-try:
-    from openstack.exceptions import DuplicateResource
-except ImportError:  # OpenStackModule fails with its own message without openstacksdk
-
-    class DuplicateResource(Exception):
-        pass
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import cluster_of, find_unique
 
 
 def _free(limit, used):
@@ -153,19 +146,16 @@ def _free(limit, used):
     return limit - (used or 0)
 
 
-def _one(problems, find, same_name, value, field, kind):
-    """find(value) (by ID or name), or None; a name that several objects carry is a problem
-    that lists their IDs (same_name() lists the objects of that name) instead of
-    openstacksdk's DuplicateResource."""
-    try:
-        return find(value)
-    except DuplicateResource:
-        ids = sorted(o.id for o in same_name())
-        problems.append(
-            "%s: %r names %d %ss (ids %s). Fix: set %s to the ID of the one to use, or rename the others"
-            % (field, value, len(ids), kind, ", ".join(ids), field)
-        )
-        return False
+def _ambiguous(field, value, kind, ids):
+    """The problem of a spec field whose name several objects carry (find_unique's IDs)."""
+    return "%s: %r names %d %ss (ids %s). Fix: set %s to the ID of the one to use, or rename the others" % (
+        field,
+        value,
+        len(ids),
+        kind,
+        ", ".join(ids),
+        field,
+    )
 
 
 class PreflightModule(OpenStackModule):
@@ -217,17 +207,19 @@ class PreflightModule(OpenStackModule):
             )
             self.fail_json(msg="pre-flight: " + problems[0], **result)
 
-        net = _one(
-            problems, self.conn.network.find_network, lambda: self.conn.network.networks(name=p["network"]), p["network"], "private_network_id", "network"
-        )
-        if net is None:
+        net, ids = find_unique(self.conn.network.find_network, lambda: self.conn.network.networks(name=p["network"]), p["network"])
+        if ids:
+            problems.append(_ambiguous("private_network_id", p["network"], "network", ids))
+        elif net is None:
             problems.append("network: %r does not exist or is not visible to this project (private_network_id)" % p["network"])
-        elif net:
+        else:
             result["network"] = dict(id=net.id, name=net.name)
-        image = _one(problems, self.conn.image.find_image, lambda: self.conn.image.images(name=p["image"]), p["image"], "default_image_name", "image")
-        if image is None:
+        image, ids = find_unique(self.conn.image.find_image, lambda: self.conn.image.images(name=p["image"]), p["image"])
+        if ids:
+            problems.append(_ambiguous("default_image_name", p["image"], "image", ids))
+        elif image is None:
             problems.append("image: %r does not exist or is not visible to this project (default_image_name)" % p["image"])
-        elif image:
+        else:
             result["image"] = dict(id=image.id, name=image.name)
 
         flavors = {}
@@ -250,15 +242,10 @@ class PreflightModule(OpenStackModule):
             else:
                 others.setdefault(server.name, []).append((server.id, owner))
         if p["adopt"]:
-            adopted = _one(
-                problems,
-                self.conn.compute.find_server,
-                lambda: [server for server in listed if server.name == p["adopt"]],
-                p["adopt"],
-                "name_of_initial_instance",
-                "server",
-            )
-            if adopted is None:
+            adopted, ids = find_unique(self.conn.compute.find_server, lambda: [server for server in listed if server.name == p["adopt"]], p["adopt"])
+            if ids:
+                problems.append(_ambiguous("name_of_initial_instance", p["adopt"], "server", ids))
+            elif adopted is None:
                 problems.append(
                     "name_of_initial_instance: server %r does not exist in this "
                     "project; create it or unset the field to let q8s create "

@@ -74,12 +74,7 @@ from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
     OpenStackModule,
 )
 
-try:
-    from openstack.exceptions import DuplicateResource
-except ImportError:  # OpenStackModule fails with its own message without openstacksdk
-
-    class DuplicateResource(Exception):
-        pass
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import find_unique
 
 
 class ServerSecurityGroupModule(OpenStackModule):
@@ -92,13 +87,11 @@ class ServerSecurityGroupModule(OpenStackModule):
     module_kwargs = dict(supports_check_mode=True)
 
     def _find(self, kind, find, same_name, value):
-        """find(value, ignore_missing=True); fails naming the IDs when several carry the name."""
-        try:
-            return find(value, ignore_missing=True)
-        except DuplicateResource:
-            ids = sorted(o.id for o in same_name())
+        """find(value) (None when nothing matches); fails naming the IDs when several carry the name."""
+        found, ids = find_unique(find, same_name, value)
+        if ids:
             self.fail_json(msg="%d %ss are named %r (ids %s): give the ID of the one to use" % (len(ids), kind, value, ", ".join(ids)))
-        return None
+        return found
 
     def run(self):
         state = self.params["state"]

@@ -321,3 +321,23 @@ def test_provision_openstack_play_vars_render_through_the_filters(tmp_path):
 
 def raw_upstream(path):
     return q8s_specfile.load_file(os.path.join(ROOT, path))
+
+
+def test_find_unique_names_the_ids_of_a_name_several_objects_carry():
+    """openstack_preflight's and server_security_group's lookups: openstacksdk's find_* raises
+    DuplicateResource for such a name; find_unique answers with the IDs instead."""
+    from openstack.exceptions import DuplicateResource
+
+    class Obj:
+        def __init__(self, oid):
+            self.id = oid
+
+    def ambiguous(value):
+        raise DuplicateResource("More than one Network exists with the name '%s'." % value)
+
+    assert q8s_openstack.find_unique(ambiguous, lambda: [Obj("b"), Obj("a")], "net") == (None, ["a", "b"])
+    found = Obj("x")
+    assert q8s_openstack.find_unique(lambda value: found, lambda: [], "net") == (found, [])
+    assert q8s_openstack.find_unique(lambda value: None, lambda: [], "net") == (None, [])
+    with pytest.raises(ValueError):  # other errors are not taken for an ambiguous name
+        q8s_openstack.find_unique(int, lambda: [], "net")
