@@ -24,8 +24,9 @@ description:
   - Checks that each extra security group exists in the project and is named by one group
     only, as Nova resolves them when it creates a server.
   - Reports every problem at once, each naming what is missing, and changes nothing.
-  - Returns what it read that the later checks of a run need (the security groups of the
-    cluster group's name, the cluster keypair), so that one authenticated session reads them.
+  - Returns what it read that the later checks of a run need (the project's ID, the security
+    groups of the cluster group's name in this project, the cluster keypair), so that one
+    authenticated session reads them.
 options:
   cluster:
     description: Cluster name; servers carrying metadata C(q8s_cluster=<cluster>) already exist.
@@ -108,10 +109,15 @@ existing:
   returned: success
   type: list
   elements: str
+project_id:
+  description: ID of the project the credentials are scoped to.
+  returned: success
+  type: str
 security_groups:
   description:
-    - Every security group of the name O(security_group), each with C(id), C(name) and
-      C(description).
+    - Every security group of the name O(security_group) in this project, each with C(id),
+      C(name), C(description) and C(rules) (how many rules it carries). Another project's
+      group of that name, which credentials with the admin role also see, is not listed.
   returned: success
   type: list
   elements: dict
@@ -136,7 +142,7 @@ from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
     OpenStackModule,
 )
 
-from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import cluster_of, find_unique
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import cluster_objects, cluster_of, find_unique
 
 
 def _free(limit, used):
@@ -272,27 +278,22 @@ class PreflightModule(OpenStackModule):
             if flavor:
                 needed["cores"] += flavor["vcpus"]
                 needed["ram"] += flavor["ram"]
-        # Every group of the name: find_security_group fails on a name that two groups share.
-        groups = list(self.conn.network.security_groups(name=p["security_group"]))
-        result["security_groups"] = [dict(id=g.id, name=g.name, description=g.description) for g in groups]
+        # Every group of the name in this project (find_security_group fails on a name two
+        # groups share), and the keypair: cluster_objects.
+        objects = cluster_objects(self.conn, p["security_group"], p["keypair"])
+        result.update(objects)
+        groups = objects["security_groups"]
         if p["security_group_description"] is not None:
-            groups = [g for g in groups if g.description == p["security_group_description"]]
+            groups = [g for g in groups if g["description"] == p["security_group_description"]]
         group = groups[0] if groups else None
         if group is None:
             needed["security_groups"] = 1
             # Neutron adds two default egress rules to every new group
             needed["security_group_rules"] = p["security_group_rules"] + 2
         else:
-            have = len(group.security_group_rules or [])
-            needed["security_group_rules"] = max(0, p["security_group_rules"] + 2 - have)
+            needed["security_group_rules"] = max(0, p["security_group_rules"] + 2 - group["rules"])
         result["needed"] = needed
         problems.extend(self._extra_group_problems(p["extra_security_groups"]))
-
-        result["keypair"] = None
-        if p["keypair"]:
-            keypair = self.conn.compute.find_keypair(p["keypair"])
-            if keypair is not None:
-                result["keypair"] = dict(name=keypair.name, fingerprint=keypair.fingerprint)
 
         free = {}
         try:

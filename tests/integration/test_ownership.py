@@ -267,3 +267,44 @@ def test_a_keypair_and_a_group_of_the_cluster_names_that_are_not_its_own(cloud_e
             tenant.network.delete_security_group(group.id, ignore_missing=True)
         tenant.compute.delete_keypair("solo-cluster", ignore_missing=True)
         teardown_left(cloud_env, tenant, spec)
+
+
+def test_admin_credentials_own_only_their_projects_group(cloud_env, work, tenant, admin):
+    """Credentials with the admin role see every project's security groups. A group of the
+    cluster group's name and the cluster's description in another project (here: the demo
+    project, the cluster in the admin project) is not the cluster's: provisioning makes the
+    cluster's own group beside it and leaves its rules, teardown deletes only its own."""
+    name = "lambda"
+    spec = make_spec(work, name)
+    own = name + "-cluster"
+    teardown_left(cloud_env, admin, spec, "q8s_cloud=q8s-admin")  # an interrupted run's leftovers
+    theirs = tenant.network.create_security_group(name=own, description="q8s cluster %s (managed by q8s; rules are reconciled)" % name)
+    try:
+        rule = tenant.network.create_security_group_rule(
+            security_group_id=theirs.id, direction="ingress", protocol="tcp", port_range_min=443, port_range_max=443
+        )
+
+        def their_rules():
+            return sorted(r["id"] for r in tenant.network.get_security_group(theirs.id).security_group_rules)
+
+        def admins_groups():
+            return [g.id for g in admin.network.security_groups(name=own, project_id=admin.current_project_id)]
+
+        before = their_rules()
+        assert rule.id in before
+
+        run = playbook(cloud_env, "provision.yml", spec, cloud="q8s-admin")
+        assert run.rc == 0, run
+        assert len(cluster_servers(admin, name)) == 2
+        made = admins_groups()
+        assert len(made) == 1 and made != [theirs.id], made
+        assert their_rules() == before
+
+        run = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true", cloud="q8s-admin")
+        assert run.rc == 0, run
+        assert cluster_servers(admin, name) == []
+        assert admins_groups() == []
+        assert their_rules() == before
+    finally:
+        tenant.network.delete_security_group(theirs.id, ignore_missing=True)
+        teardown_left(cloud_env, admin, spec, "q8s_cloud=q8s-admin")

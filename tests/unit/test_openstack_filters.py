@@ -341,3 +341,35 @@ def test_find_unique_names_the_ids_of_a_name_several_objects_carry():
     assert q8s_openstack.find_unique(lambda value: None, lambda: [], "net") == (None, [])
     with pytest.raises(ValueError):  # other errors are not taken for an ambiguous name
         q8s_openstack.find_unique(int, lambda: [], "net")
+
+
+def test_cluster_objects_reads_only_the_current_projects_groups():
+    """cluster_objects (openstack_preflight, cluster_objects_info): Neutron lists every
+    project's groups to credentials with the admin role; the listing must be filtered by the
+    current project, and the keypair is None when it does not exist or is not asked for."""
+    from types import SimpleNamespace
+
+    groups = [
+        SimpleNamespace(id="mine", name="c-cluster", description="d", security_group_rules=[{}, {}], project_id="p1"),
+        SimpleNamespace(id="theirs", name="c-cluster", description="d", security_group_rules=[], project_id="p2"),
+    ]
+
+    class Network:
+        @staticmethod
+        def security_groups(**query):
+            return [g for g in groups if all(getattr(g, k) == v for k, v in query.items())]
+
+    class Compute:
+        @staticmethod
+        def find_keypair(name):
+            return SimpleNamespace(name=name, fingerprint="aa:bb") if name == "c-cluster" else None
+
+    conn = SimpleNamespace(current_project_id="p1", network=Network(), compute=Compute())
+    got = q8s_openstack.cluster_objects(conn, "c-cluster", "c-cluster")
+    assert got == {
+        "project_id": "p1",
+        "security_groups": [{"id": "mine", "name": "c-cluster", "description": "d", "rules": 2}],
+        "keypair": {"name": "c-cluster", "fingerprint": "aa:bb"},
+    }
+    assert q8s_openstack.cluster_objects(conn, "c-cluster", "other")["keypair"] is None
+    assert q8s_openstack.cluster_objects(conn, "c-cluster")["keypair"] is None
