@@ -117,8 +117,9 @@ def netns_available():
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
-def guest_mtu(bridge_mtu):
-    """emulated_worker_mtu as guests.yml hands it to the role on a host whose guest bridge has `bridge_mtu`."""
+def guest_mtu(bridge_mtu, bridge="q8sbr0"):
+    """emulated_worker_mtu as guests.yml hands it to the role on a host whose guest bridge
+    `bridge` has `bridge_mtu` (its fact named as Ansible names it: dashes as underscores)."""
     with open(os.path.join(ROOT, "playbooks", "guests.yml")) as f:
         play = yaml.safe_load(f)[0]
     include = play["tasks"][0]["block"][0]
@@ -126,8 +127,11 @@ def guest_mtu(bridge_mtu):
     with open(os.path.join(ROLE, "defaults", "main.yml")) as f:
         defaults = yaml.safe_load(f)
     value = include["vars"].get("emulated_worker_mtu", defaults["emulated_worker_mtu"])
-    facts = {"q8sbr0": {"device": "q8sbr0", "mtu": bridge_mtu, "active": True}, "ens3": {"device": "ens3", "mtu": bridge_mtu}}
-    return int(Templar(loader=DataLoader(), variables={"ansible_facts": facts}).template(trust_as_template(str(value))))
+    fact = bridge.replace("-", "_")
+    facts = {fact: {"device": bridge, "mtu": bridge_mtu, "active": True}, "ens3": {"device": "ens3", "mtu": bridge_mtu}}
+    variables = {"ansible_facts": facts, "nat_bridge_bridge_name": bridge}
+    variables.update({k: trust_as_template(v) if isinstance(v, str) else v for k, v in play["vars"].items()})
+    return int(Templar(loader=DataLoader(), variables=variables).template(trust_as_template(str(value))))
 
 
 def network_config(mtu):
@@ -148,6 +152,7 @@ def network_config(mtu):
 def test_guests_yml_hands_the_bridge_mtu_to_the_guest():
     assert guest_mtu(TENANT_MTU) == TENANT_MTU
     assert guest_mtu(9000) == 9000
+    assert guest_mtu(TENANT_MTU, bridge="q8s-br") == TENANT_MTU  # a bridge name with a dash
     eth0 = network_config(guest_mtu(TENANT_MTU))["config"][0]
     assert eth0["name"] == "eth0" and eth0["mtu"] == TENANT_MTU
 

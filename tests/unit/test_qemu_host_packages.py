@@ -32,10 +32,12 @@ FIRMWARE = {
 
 
 def install_list(architectures, distribution):
-    """The package list the role's apt task computes (its own Jinja expression)."""
+    """The package list the role's apt task installs (the role's own Jinja expression,
+    __qemu_host_packages, which its dpkg check asks about too)."""
     tasks = load(ROLE, "tasks", "main.yml")
     task = [t for t in tasks if t.get("name") == "Install QEMU, libvirt and the Python bindings"][0]
-    expression = task["ansible.builtin.apt"]["name"]
+    assert task["ansible.builtin.apt"]["name"] == "{{ __qemu_host_packages }}"
+    expression = VARS["__qemu_host_packages"]
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters["flatten"] = lambda value: [item for sub in value for item in (sub if isinstance(sub, list) else [sub])]
     env.filters["extract"] = lambda key, container: container[key]
