@@ -101,3 +101,67 @@ def test_the_cluster_own_container_is_deleted_by_id(cluster, tmp_path):
     )
     assert "guest image(s) file://%s/missing.qcow2" % tmp_path in replaced.stdout, replaced.stdout[-3000:]
     assert container_id(host) is None, "the cluster's own container was not deleted"
+
+
+def network_id(name):
+    proc = run("podman", "network", "inspect", "--format", "{{.ID}}", name)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def test_a_network_of_the_spec_name_is_used_and_deleted_only_with_the_cluster_label(cluster):
+    """The podman network local.network names is the cluster's only with the label
+    q8s_cluster=<cluster> (provision_local.yml makes it so): another network of the name is
+    neither used nor deleted, and teardown stops while a container that is not the
+    cluster's is attached to the cluster's network. No guest boots: every run stops or
+    finds nothing to boot before a host exists."""
+    host, network = cluster["host"], "q8s-own-test"
+    subnet = yaml.safe_load(cluster["spec"].read_text())["remote_ip_prefix"]
+    teardown = ("teardown.yml", "-e", "q8s_teardown_confirm=true")
+    try:
+        run("podman", "rm", "--force", host)
+        run("podman", "network", "rm", "--force", network)
+
+        # 1. someone else's network of the name: provisioning refuses it, teardown leaves it
+        assert run("podman", "network", "create", "--subnet", subnet, network).returncode == 0
+        theirs = network_id(network)
+        provisioned = playbook(cluster, "provision.yml")
+        assert provisioned.returncode != 0, provisioned.stdout[-3000:]
+        assert "local.network: podman network %s exists on this machine but has no q8s_cluster label, not q8s_cluster=own" % network in provisioned.stdout, (
+            provisioned.stdout[-3000:]
+        )
+        assert container_id(host) is None and not (cluster["state"] / "id_ed25519").exists(), "provisioning made something before it refused"
+        down = playbook(cluster, *teardown)
+        assert down.returncode == 0, down.stdout[-3000:]
+        assert "Left as it is, not this cluster's: podman network %s (it has no q8s_cluster label)" % network in down.stdout, down.stdout[-3000:]
+        assert network_id(network) == theirs
+        run("podman", "network", "rm", network)
+
+        # 2. the cluster's network with another subnet than remote_ip_prefix: refused
+        assert run("podman", "network", "create", "--subnet", "10.89.82.0/24", "--label", "q8s_cluster=own", network).returncode == 0
+        provisioned = playbook(cluster, "provision.yml")
+        assert provisioned.returncode != 0, provisioned.stdout[-3000:]
+        assert "remote_ip_prefix: %s, but the cluster's podman network %s has the subnet 10.89.82.0/24" % (subnet, network) in provisioned.stdout, (
+            provisioned.stdout[-3000:]
+        )
+        assert container_id(host) is None
+
+        # 3. a container that is not the cluster's on the cluster's network stops teardown
+        # before anything is deleted; without it, the cluster's container and network go
+        made = run("podman", "create", "--name", host, "--label", "q8s_cluster=own", "--network", network, "localhost/q8s-host:base", "sleep", "infinity")
+        assert made.returncode == 0, made.stderr
+        web = run("podman", "create", "--name", "own-test-web", "--network", network, "localhost/q8s-host:base", "sleep", "infinity")
+        assert web.returncode == 0, web.stderr
+        down = playbook(cluster, *teardown)
+        assert down.returncode != 0, down.stdout[-3000:]
+        assert (
+            "podman network %s of cluster own is used by 1 container(s) that are not this cluster's: own-test-web (no q8s_cluster label)" % network
+            in down.stdout
+        ), down.stdout[-3000:]
+        assert container_id(host) is not None and network_id(network) is not None
+        run("podman", "rm", "--force", "own-test-web")
+        down = playbook(cluster, *teardown)
+        assert down.returncode == 0, down.stdout[-3000:]
+        assert container_id(host) is None and network_id(network) is None
+    finally:
+        run("podman", "rm", "--force", "own-test-web", host)
+        run("podman", "network", "rm", "--force", network)
