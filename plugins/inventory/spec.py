@@ -83,7 +83,7 @@ from ansible.parsing.yaml.loader import AnsibleLoader
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing, q8s_spec, q8s_specfile, q8s_topology
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing, q8s_defaults, q8s_spec, q8s_specfile, q8s_topology
 
 display = Display()
 
@@ -191,7 +191,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "(or set spec_file in %s, or the Q8S_SPEC environment variable)" % self._source
         )
 
-    def _load_addresses(self, state_dir):
+    def _load_addresses(self, state_dir, cluster):
         path = os.path.join(os.path.expanduser(state_dir), "hosts.json")
         if not os.path.exists(path):
             return {}, None
@@ -200,6 +200,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 data = json.load(handle)
         except (OSError, ValueError) as exc:
             raise AnsibleParserError("q8s: cannot read the state file %s: %s; rerun playbooks/provision.yml to rewrite it" % (path, to_native(exc)))
+        owner = data.get("cluster") if isinstance(data, dict) and "hosts" in data else None
+        if owner is not None and owner != cluster:
+            # Two specs with one state_dir would share (and their teardowns delete) one key.
+            raise AnsibleParserError(
+                "q8s: state_dir: %s holds the state of cluster %r (%s), not of cluster %r; q8s keeps one "
+                "cluster's key, addresses and report per directory, and would use or delete the other's. Fix: "
+                "set state_dir to a directory of this cluster alone, such as %s"
+                % (state_dir, to_native(owner), path, cluster, q8s_defaults.default_state_dir(cluster))
+            )
         hosts = data.get("hosts", data) if isinstance(data, dict) else None
         if not isinstance(hosts, dict):
             raise AnsibleParserError("q8s: the state file %s is not a mapping of server names to addresses" % path)
@@ -216,7 +225,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return spec, warnings
 
     def _nodes(self, spec):
-        addresses, state_file = self._load_addresses(spec["state_dir"])
+        addresses, state_file = self._load_addresses(spec["state_dir"], spec["cluster_name"])
         try:
             return q8s_topology.topology(spec, addresses)
         except ValueError as exc:

@@ -141,6 +141,23 @@ def test_state_address_outside_the_plan(tmp_path):
     assert "outside the host network" in proc.stdout + proc.stderr
 
 
+def test_a_state_dir_of_another_cluster_is_refused(tmp_path):
+    """Two specs with one state_dir would share one cluster key, and the teardown of one
+    would delete the other's. hosts.json names its cluster: another name is refused before
+    any play runs (provision, site, teardown all read this inventory first)."""
+    (tmp_path / "hosts.json").write_text(json.dumps({"cluster": "other", "hosts": {}}))
+    proc = run(["ansible-inventory", "--list", "-e", "@examples/cluster.yml"], state_dir=str(tmp_path))
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "state_dir: %s holds the state of cluster 'other'" % tmp_path in out, out
+    assert "not of cluster 'demo'" in out and "such as ~/.q8s/demo" in out, out
+    # its own name, or a hosts.json of the older form without one, is read as before
+    for data in ({"cluster": "demo", "hosts": {}}, {}):
+        (tmp_path / "hosts.json").write_text(json.dumps(data))
+        proc = run(["ansible-inventory", "--list", "-e", "@examples/cluster.yml"], state_dir=str(tmp_path))
+        assert proc.returncode == 0, proc.stderr
+
+
 def test_inventory_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     state = tmp_path / "state"
     shutil.copytree(os.path.join(ROOT, "tests/unit/fixtures/state-demo"), str(state))
