@@ -212,23 +212,26 @@ def find_unique(find, same_name, value):
 
 def cluster_objects(conn, security_group, keypair=None):
     """What the cloud holds of a cluster's names, read through the openstacksdk connection
-    ``conn``, in the current project only: ``project_id``, every security group named
-    ``security_group`` there (``id``, ``name``, ``description``, ``rules``: how many rules it
-    carries) and the keypair ``keypair`` (``name``, ``fingerprint``; None when there is none
-    or no name is given).
+    ``conn``: ``project_id`` (the current project), every security group named
+    ``security_group`` in that project (``id``, ``name``, ``description``, ``rules``: how many
+    rules it carries), ``other_project_groups`` (the IDs of the groups of that name the
+    credentials see in other projects) and the keypair ``keypair`` (``name``,
+    ``fingerprint``; None when there is none or no name is given).
 
-    Scoped by project because credentials with the admin role make Neutron list every
+    Split by project because credentials with the admin role make Neutron list every
     project's groups: another project's group of the same name and description is never
     the cluster's, and must not be counted, reconciled or deleted as such. Keypairs belong
     to the user, servers (Nova's default listing) to the project already."""
     project_id = conn.current_project_id
-    groups = [
-        {"id": g.id, "name": g.name, "description": g.description, "rules": len(g.security_group_rules or [])}
-        for g in conn.network.security_groups(name=security_group, project_id=project_id)
-    ]
+    groups, others = [], []
+    for g in conn.network.security_groups(name=security_group):
+        if g.project_id == project_id:
+            groups.append({"id": g.id, "name": g.name, "description": g.description, "rules": len(g.security_group_rules or [])})
+        else:
+            others.append(g.id)
     found = conn.compute.find_keypair(keypair) if keypair else None
     pair = {"name": found.name, "fingerprint": found.fingerprint} if found is not None else None
-    return {"project_id": project_id, "security_groups": groups, "keypair": pair}
+    return {"project_id": project_id, "security_groups": groups, "other_project_groups": sorted(others), "keypair": pair}
 
 
 def owned_by(server, cluster):

@@ -121,6 +121,13 @@ security_groups:
   returned: success
   type: list
   elements: dict
+other_project_groups:
+  description:
+    - IDs of the security groups of the name O(security_group) that the credentials see in
+      other projects (credentials with the admin role see every project's).
+  returned: success
+  type: list
+  elements: str
 keypair:
   description:
     - The keypair O(keypair), with C(name) and C(fingerprint); null when it does not

@@ -345,8 +345,9 @@ def test_find_unique_names_the_ids_of_a_name_several_objects_carry():
 
 def test_cluster_objects_reads_only_the_current_projects_groups():
     """cluster_objects (openstack_preflight, cluster_objects_info): Neutron lists every
-    project's groups to credentials with the admin role; the listing must be filtered by the
-    current project, and the keypair is None when it does not exist or is not asked for."""
+    project's groups to credentials with the admin role; only the current project's are the
+    cluster's candidates, the others are counted apart, and the keypair is None when it
+    does not exist or is not asked for."""
     from types import SimpleNamespace
 
     groups = [
@@ -369,7 +370,11 @@ def test_cluster_objects_reads_only_the_current_projects_groups():
     assert got == {
         "project_id": "p1",
         "security_groups": [{"id": "mine", "name": "c-cluster", "description": "d", "rules": 2}],
+        "other_project_groups": ["theirs"],
         "keypair": {"name": "c-cluster", "fingerprint": "aa:bb"},
     }
+    # a member sees no other project's group: nothing to scope the create by
+    member = SimpleNamespace(current_project_id="p2", network=Network(), compute=Compute())
+    assert q8s_openstack.cluster_objects(member, "c-cluster")["security_groups"] == [{"id": "theirs", "name": "c-cluster", "description": "d", "rules": 0}]
     assert q8s_openstack.cluster_objects(conn, "c-cluster", "other")["keypair"] is None
     assert q8s_openstack.cluster_objects(conn, "c-cluster")["keypair"] is None
