@@ -42,7 +42,7 @@ def test_the_format_is_dpkg_querys():
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GUARDED = ["qemu_host", "nat_bridge", "link_profile"]
+GUARDED = ["qemu_host", "nat_bridge", "link_profile", "api_lb"]
 
 
 def tasks_of(role):
