@@ -15,7 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-OWNER_LABEL = "q8s_cluster"
+# The label is the key of the servers' metadata on OpenStack: one name for the cluster's mark.
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import OWNER_KEY as OWNER_LABEL
 
 
 def _labels(obj, key):

@@ -149,7 +149,7 @@ from ansible_collections.openstack.cloud.plugins.module_utils.openstack import (
     OpenStackModule,
 )
 
-from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import cluster_objects, cluster_of, find_unique
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import cluster_objects, cluster_of, cluster_security_groups, find_unique
 
 
 def _free(limit, used):
@@ -291,7 +291,7 @@ class PreflightModule(OpenStackModule):
         result.update(objects)
         groups = objects["security_groups"]
         if p["security_group_description"] is not None:
-            groups = [g for g in groups if g["description"] == p["security_group_description"]]
+            groups = cluster_security_groups(groups, p["security_group_description"])["own"]
         group = groups[0] if groups else None
         if group is None:
             needed["security_groups"] = 1
