@@ -9,6 +9,7 @@
 #   make molecule     QEMU layer roles on podman hosts with real guests (tests/molecule.sh)
 #   make molecule-k8s Kubernetes layer roles (tests/molecule_k8s.sh)
 #   make local        the local provider end to end: examples/local.yml on podman (tests/local.sh)
+#   make local-cluster | local-golden   its two halves: the example cluster, the golden image
 #   make e2e          site.yml on the loopback OpenStack with container servers (tests/e2e.sh)
 #   make deploy       site.yml for CLUSTER (default examples/local.yml), ARGS passed on
 #   make teardown     teardown.yml for CLUSTER; deletes only with CONFIRM=true
@@ -37,13 +38,15 @@ export PIP_CACHE_DIR ?= /var/cache/q8s/pip
 # suites that mostly compute (TCG guests) with suites that mostly wait: the loopback cloud
 # (integration, then e2e: they share its ports, so one lane, one after the other) and the
 # local provider in one; the QEMU-layer Molecule scenarios, the Kubernetes-layer ones and
-# the package checks in the other. Figures per suite: docs/performance.md.
-TEST_SUITES := lint,sanity,unit integration+e2e+local,molecule+molecule-k8s+package
+# the package checks in the other. The local suite's golden-image module (its own cluster,
+# network and image directory) ends the second lane, which would otherwise idle while the
+# first one finishes. Figures per suite: docs/performance.md.
+TEST_SUITES := lint,sanity,unit integration+e2e+local-cluster,molecule+molecule-k8s+package+local-golden
 CLUSTER ?= examples/local.yml
 ARGS ?=
 CONFIRM ?= false
 
-.PHONY: help setup test lint sanity unit integration molecule molecule-k8s local e2e bench golden \
+.PHONY: help setup test lint sanity unit integration molecule molecule-k8s local local-cluster local-golden e2e bench golden \
 	clean distclean check-venv deploy teardown package
 
 help:
@@ -84,6 +87,14 @@ molecule-k8s: check-venv
 # The local provider: the README's deploy command up to the Kubernetes steps, checked.
 local: check-venv
 	tests/local.sh
+
+# The same suite in two halves that can run side by side (make test's lanes): the
+# example cluster and what uses it, and the golden image module with its own cluster.
+local-cluster: check-venv
+	tests/local.sh --ignore tests/local/test_golden.py
+
+local-golden: check-venv
+	LOCAL_TESTS=tests/local/test_golden.py tests/local.sh
 
 # The OpenStack provider end to end: the loopback cloud's servers are podman containers.
 e2e: check-venv
