@@ -221,7 +221,7 @@ def test_fault_mid_run_then_rerun_converges(cloud_env, work, tenant):
     cloud = [str(CLOUD_SH)]
     subprocess.run(cloud + ["stop-compute"], check=True, env=cloud_env)
     try:
-        run = playbook(cloud_env, "provision.yml", spec, "q8s_provision_wait_retries=6", "q8s_provision_wait_delay=5")
+        run = playbook(cloud_env, "provision.yml", spec, "q8s_provision_wait_retries=5", "q8s_provision_wait_delay=2")
     finally:
         subprocess.run(cloud + ["start-compute"], check=True, env=cloud_env)
     assert run.rc != 0
