@@ -24,7 +24,7 @@ IMAGE=${Q8S_CACHE:-/var/cache/q8s}/images/debian-12-vmhost-amd64.qcow2
 BR=nm-br0 TAP=nm-tap0
 NET_HOST=10.79.16.1 VM_ADDR=10.79.16.10 MAC=52:54:00:4e:4d:10
 SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-  -o ConnectTimeout=5 -o BatchMode=yes)
+  -o ConnectTimeout=5 -o BatchMode=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=8)
 
 log() { printf '[vmhost %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
@@ -93,7 +93,11 @@ up() {
   fi
   if ! running; then
     local t0=$SECONDS
-    qemu-system-x86_64 -name nm-vmhost -machine q35 -accel tcg,thread=multi -cpu EPYC-Rome \
+    # One TCG thread for both vCPUs: with one thread per vCPU (thread=multi) a vCPU can run
+    # a stale translation of kernel text the other one just patched. The kernel patches its
+    # text when a static key flips, e.g. when link_profile adds the first ingress qdisc, and
+    # the VM host died of it once (int3 in netif_receive_skb_list_internal, 2026-12-07).
+    qemu-system-x86_64 -name nm-vmhost -machine q35 -accel tcg,thread=single -cpu EPYC-Rome \
       -smp 2 -m 1536 -display none -daemonize -pidfile "$DIR/qemu.pid" \
       -serial "file:$DIR/console.log" \
       -drive "file=$DIR/disk.qcow2,if=virtio,format=qcow2" \
