@@ -47,9 +47,8 @@ def cluster(tmp_path_factory):
     common = ["-e", "q8s_golden_dir=%s" % images, "-e", "q8s_kubernetes_skip_binaries=true", "-e", json.dumps({"q8s_golden_packages": PACKAGES})]
     # The test bed and the images provision.yml needs, as scripts/deploy.sh makes them: this
     # module also runs alone (make local-golden), before or beside the example's deploy.
-    for script in (["tests/testbed/prepare.sh"], ["tests/testbed/build-images.sh", "host", "amd64"]):
-        made = run(*script)
-        assert made.returncode == 0, "%s failed:\n%s\n%s" % (script, made.stdout[-4000:], made.stderr[-4000:])
+    run("tests/testbed/prepare.sh", check=True)
+    run("tests/testbed/build-images.sh", "host", "amd64", check=True)
     playbook(spec_file, "teardown.yml", "-e", "q8s_teardown_confirm=true")
     ctx = {"spec": spec_file, "data": data, "images": images, "common": common, "key": tmp / "state" / "id_ed25519"}
     try:
