@@ -35,12 +35,9 @@ __metaclass__ = type
 
 from ansible_collections.q8s.cluster.plugins.module_utils import q8s_addressing, q8s_topology
 
-try:
-    from openstack.exceptions import DuplicateResource
-except ImportError:  # without openstacksdk nothing raises it (the filters need no SDK)
 
-    class DuplicateResource(Exception):
-        pass
+class _NoSdkDuplicate(Exception):
+    """Stands for openstacksdk's DuplicateResource where the SDK is not installed (nothing raises it)."""
 
 
 SSH_PORT = 22
@@ -203,7 +200,15 @@ def cluster_of(server):
 def find_unique(find, same_name, value):
     """The modules' lookups by name or ID: (what openstacksdk's ``find(value)`` returns, None
     when nothing matches, []), or (None, the sorted IDs of ``same_name()``'s objects) when
-    several carry the name ``value``, for which find_* raises DuplicateResource."""
+    several carry the name ``value``, for which find_* raises DuplicateResource.
+
+    The SDK is imported here, not with this file: importing ``openstack`` loads the whole SDK
+    (about half a second of CPU), and the filters that import this file run in every
+    Ansible worker that templates a q8s.cluster filter."""
+    try:
+        from openstack.exceptions import DuplicateResource  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        DuplicateResource = _NoSdkDuplicate  # pylint: disable=invalid-name
     try:
         return find(value), []
     except DuplicateResource:
