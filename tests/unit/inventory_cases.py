@@ -42,6 +42,15 @@ def run(args, state_dir=None):
     return subprocess.run(args, cwd=ROOT, env=env(state_dir), capture_output=True, text=True, check=False)
 
 
+def run_module(module, args):
+    """(rc, result) of an ad-hoc run of a collection module on localhost (json callback)."""
+    environ = dict(env(), ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    argv = [os.path.join(BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local", "-m", module, "-a", json.dumps(args)]
+    proc = subprocess.run(argv, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
+    out = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("{") :])[0]
+    return proc.returncode, out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
 def inventory_list(spec, state_dir):
     proc = run(["ansible-inventory", "--list", "--export", "-e", "@" + spec], state_dir)
     if proc.returncode != 0:

@@ -3,26 +3,20 @@ built-in test driver (test:///default, which has one running domain "test"), qem
 real qcow2 image, and files that exist or do not."""
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
+import inventory_cases
 from ansible_collections.q8s.cluster.plugins.modules import guest_info
-from inventory_cases import BIN, ROOT, env
 
 pytestmark = pytest.mark.skipif(not (shutil.which("virsh") and shutil.which("qemu-img")), reason="needs virsh and qemu-img")
 
 
 def run_module(tmp_path, **args):
-    """The module's JSON result (rc, result) from an ad-hoc run on localhost."""
-    environ = dict(env(), ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    argv = [os.path.join(BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local", "-m", "q8s.cluster.guest_info", "-a", json.dumps(args)]
-    proc = subprocess.run(argv, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
-    out = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("{") :])[0]
-    return proc.returncode, out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    """The module's (rc, result) from an ad-hoc run on localhost."""
+    return inventory_cases.run_module("q8s.cluster.guest_info", args)
 
 
 @pytest.fixture

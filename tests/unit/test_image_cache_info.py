@@ -4,7 +4,6 @@ get_url from file:// URLs, SUMS files in each format get_url reads, files pushed
 copy, and a cached image whose published checksum changed."""
 
 import hashlib
-import json
 import os
 import re
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 import yaml
 from ansible.modules import get_url
 
+import inventory_cases
 from ansible_collections.q8s.cluster.plugins.modules import image_cache_info
 from inventory_cases import BIN, ROOT, env
 
@@ -23,12 +23,8 @@ def sha256(data):
 
 
 def run_module(**args):
-    """(rc, result) of an ad-hoc run of the module on localhost."""
-    environ = dict(env(), ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    argv = [os.path.join(BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local", "-m", "q8s.cluster.image_cache_info", "-a", json.dumps(args)]
-    proc = subprocess.run(argv, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
-    out = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("{") :])[0]
-    return proc.returncode, out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    """The module's (rc, result) from an ad-hoc run on localhost."""
+    return inventory_cases.run_module("q8s.cluster.image_cache_info", args)
 
 
 @pytest.fixture
