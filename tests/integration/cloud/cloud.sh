@@ -200,7 +200,8 @@ key_repository = $W/etc/keystone/credential-keys
 [identity]
 password_hash_rounds = 4
 [cache]
-enabled = false
+enabled = true
+backend = dogpile.cache.memory_pickle
 EOF
   gunicorn_conf keystone $KEYSTONE_PORT keystone.wsgi.api:application 1 gthread 4
 
