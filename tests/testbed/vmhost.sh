@@ -48,6 +48,8 @@ EOF
   cat >"$s/user-data" <<EOF
 #cloud-config
 manage_etc_hosts: true
+# No RSA host key: its generation takes seconds under emulation (as emulated_worker's).
+ssh_genkeytypes: [ed25519, ecdsa]
 users:
   - name: q8s
     sudo: "ALL=(ALL) NOPASSWD:ALL"
