@@ -2,7 +2,7 @@
 # make test: run the given stages in order, stop at the first failure, and print how
 # long each suite took.
 #
-#   scripts/test.sh lint,sanity,unit integration+e2e+local-cluster,molecule+molecule-k8s+package+local-golden
+#   scripts/test.sh lint,sanity,unit integration+e2e+local-cluster+local-golden,molecule+molecule-k8s+package
 #
 # A stage is one suite (a make target), or lanes separated by ',' that run at the same
 # time, each lane a '+'-separated list of suites run one after another. Lanes exist
