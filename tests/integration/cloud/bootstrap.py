@@ -5,11 +5,14 @@
     bootstrap.py resources WORKDIR [CIDR]  shared network, image, flavors, quotas; with
                                      CIDR (podman computes) also the shared network
                                      `servers` with that subnet
-    bootstrap.py computes WORKDIR N  exit 0 once N compute hosts are usable
+    bootstrap.py computes WORKDIR N [SINCE]  exit 0 once N compute hosts are usable;
+                                     with SINCE (Unix time), once each has also reported
+                                     its state at or after SINCE (a restarted compute)
 
 Every step is idempotent: a restart of an existing cloud reruns it harmlessly.
 """
 
+import datetime
 import os
 import sys
 
@@ -118,9 +121,23 @@ def resources(workdir, server_cidr=None):
     c.set_network_quotas(demo.id, port=1000, security_group=100, security_group_rule=2000)
 
 
-def computes(workdir, want):
+def _reported_since(service, since):
+    """Whether nova's record of SERVICE was updated at or after SINCE (Unix time).
+
+    A stopped compute stays "up" to the scheduler until its last report is older than
+    service_down_time (60 s): "up" alone does not show that a restarted one reports.
+    """
+    if since is None:
+        return True
+    if not service.updated_at:
+        return False
+    when = datetime.datetime.fromisoformat(service.updated_at.split(".")[0])
+    return when.replace(tzinfo=datetime.UTC).timestamp() >= since
+
+
+def computes(workdir, want, since=None):
     c = admin()
-    up = [s for s in c.compute.services(binary="nova-compute") if s.state == "up" and s.status == "enabled"]
+    up = [s for s in c.compute.services(binary="nova-compute") if s.state == "up" and s.status == "enabled" and _reported_since(s, since)]
     hyps = list(c.compute.hypervisors())
     if len(up) < want or len(hyps) < want:
         return 1
@@ -142,7 +159,7 @@ def main(argv):
     elif step == "resources":
         resources(workdir, argv[3] if len(argv) > 3 else None)
     elif step == "computes":
-        return computes(workdir, int(argv[3]))
+        return computes(workdir, int(argv[3]), int(argv[4]) if len(argv) > 4 else None)
     else:
         raise SystemExit(f"unknown step {step}")
     return 0

@@ -522,6 +522,22 @@ cmd_start() {
   log "cloud up in $((SECONDS - t0)) s; clouds.yaml: $W/clouds.yaml (q8s-test, q8s-admin)"
 }
 
+# cloud.sh start-compute: start every compute again and return once each has reported
+# since. Nova counts a compute "up" until its last report is 60 s old, and a restarted
+# one reports only after its start-up (20 s and more on a busy machine): a server made
+# in between fails in the scheduler's ComputeFilter (NoValidHost).
+cmd_start_compute() {
+  local since i t=0
+  since=$(date +%s)
+  for ((i = 1; i <= COMPUTES; i++)); do start_compute "$i"; done
+  log "waiting for $COMPUTES compute host(s) to report"
+  until "$B/python" "$HERE/bootstrap.py" computes "$W" "$COMPUTES" "$since"; do
+    ((t++ < 90)) || die "compute hosts did not report in time, see $W/log/nova-compute-*.log"
+    sleep 2
+  done
+  log "compute host(s) reporting after $(($(date +%s) - since)) s"
+}
+
 # start_compute N: fake-compute-N with a node identity that survives restarts
 start_compute() {
   local host="fake-compute-$1" dir="$W/nova-state/fake-compute-$1"
@@ -681,8 +697,7 @@ case "${1:-}" in
   reset) cmd_stop; rm -rf "$W"; log "removed $W" ;;
   stop-compute)
     for f in "$W"/run/nova-compute-*.pid; do [[ -e "$f" ]] && stop_one "$(basename "$f" .pid)"; done ;;
-  start-compute)
-    for ((i = 1; i <= COMPUTES; i++)); do start_compute "$i"; done ;;
+  start-compute) cmd_start_compute ;;
   *) echo "usage: $0 install|start|stop|restart|status|env|venv|reset|stop-compute|start-compute" >&2
      exit 2 ;;
 esac
