@@ -118,7 +118,9 @@ servers:
   type: list
   elements: dict
 not_active:
-  description: C(name (status)) of each listed server that is not ACTIVE.
+  description:
+    - C(name (status)) of each listed server that is not ACTIVE.
+    - "For a server in ERROR, C(name (ERROR: fault)) with Nova's fault message when Nova recorded one."
   returned: always
   type: list
   elements: str
@@ -265,7 +267,7 @@ class ServersModule(OpenStackModule):
                 self._wait_unlisted(ids, status="BUILD")
             current = self._cluster_servers()
         statuses = dict((s["name"], current[s["name"]].status if s["name"] in current else "missing") for s in wanted)
-        not_active = ["%s (%s%s)" % (n, st, _fault(current.get(n))) for n, st in sorted(statuses.items()) if st != "ACTIVE"]
+        not_active = ["%s (%s%s)" % (n, st, self._fault(current.get(n))) for n, st in sorted(statuses.items()) if st != "ACTIVE"]
         result = dict(changed=bool(created), created=created, servers=self._summary(current), not_active=not_active if self.params["wait"] else [])
         if self.params["wait"] and not_active:
             self.fail_json(
@@ -279,12 +281,26 @@ class ServersModule(OpenStackModule):
     def _summary(servers):
         return [dict(name=s.name, id=s.id, status=s.status, addresses=s.addresses or {}) for s in sorted(servers.values(), key=lambda s: s.name)]
 
+    def _fault(self, server):
+        """': <nova's fault message>' of a server in ERROR, else ''.
 
-def _fault(server):
-    """': <nova's fault message>' of a server in ERROR, else ''."""
+        Nova's detailed list reads faults from one database only (nova-api's own), so a server
+        kept in another cell's database is listed without its fault: on the test cloud, one no
+        host would take (NoValidHost, buried in cell0). One GET of that server reads its cell."""
+        if server is None or server.status != "ERROR":
+            return ""
+        message = _fault_message(server)
+        if not message:
+            try:
+                message = _fault_message(self.conn.compute.get_server(server.id))
+            except Exception:  # noqa: BLE001 - the status alone is still the answer
+                message = None
+        return ": %s" % message if message else ""
+
+
+def _fault_message(server):
     fault = getattr(server, "fault", None) or {}
-    message = fault.get("message") if isinstance(fault, dict) else None
-    return ": %s" % message if message else ""
+    return fault.get("message") if isinstance(fault, dict) else None
 
 
 def main():

@@ -238,6 +238,30 @@ def test_fault_mid_run_then_rerun_converges(cloud_env, work, tenant):
     assert cluster_servers(tenant, "zeta") == []
 
 
+def test_server_no_host_takes_reports_novas_fault(cloud_env, work, tenant, admin):
+    """A server in ERROR is named with Nova's fault message, also when Nova's list omits it.
+
+    A flavor that requires a trait no compute host has: the scheduler finds no host
+    (NoValidHost) and Nova keeps the server in cell0, whose faults its detailed list does
+    not read."""
+    flavor = admin.compute.create_flavor(name="q8s.nowhere", vcpus=1, ram=1024, disk=10, is_public=True)
+    spec = make_spec(work, "omicron", flavor="q8s.nowhere")
+    try:
+        admin.compute.create_flavor_extra_specs(flavor, {"trait:CUSTOM_Q8S_NOWHERE": "required"})
+        run = playbook(cloud_env, "provision.yml", spec)
+        assert run.rc != 0, run
+        assert "1 server(s) of cluster omicron did not become ACTIVE: omicron--x86-small-1-host (ERROR: No valid host was found" in run.out, run
+        assert sorted((s.name, s.status) for s in cluster_servers(tenant, "omicron")) == [
+            ("omicron--cp-0", "ACTIVE"),
+            ("omicron--x86-small-1-host", "ERROR"),
+        ]
+    finally:
+        down = playbook(cloud_env, "teardown.yml", spec, "q8s_teardown_confirm=true")
+        admin.compute.delete_flavor(flavor, ignore_missing=True)
+    assert down.rc == 0, down
+    assert cluster_servers(tenant, "omicron") == []
+
+
 def test_existing_keypair_without_private_key(cloud_env, work, tenant):
     tenant.compute.create_keypair(name="eta-cluster", public_key=("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBeS8Ud0bB1P2X8m3qvhlmyCZmC2pX3p7yeK4bLtX3mL eta"))
     try:
