@@ -513,12 +513,7 @@ cmd_start() {
     "$B/python" "$HERE/bootstrap.py" resources "$W"
   fi
   log "waiting for $COMPUTES compute host(s)"
-  local t=0
-  until "$B/python" "$HERE/bootstrap.py" computes "$W" "$COMPUTES"; do
-    ((t++ < 60)) || die "compute hosts not discovered, see $W/log/nova-compute-*.log"
-    "$B/nova-manage" "${conf[@]}" cell_v2 discover_hosts >/dev/null 2>&1 || true
-    sleep 2
-  done
+  wait_computes 60
   log "cloud up in $((SECONDS - t0)) s; clouds.yaml: $W/clouds.yaml (q8s-test, q8s-admin)"
 }
 
@@ -527,15 +522,27 @@ cmd_start() {
 # one reports only after its start-up (20 s and more on a busy machine): a server made
 # in between fails in the scheduler's ComputeFilter (NoValidHost).
 cmd_start_compute() {
-  local since i t=0
+  local since i
   since=$(date +%s)
   for ((i = 1; i <= COMPUTES; i++)); do start_compute "$i"; done
   log "waiting for $COMPUTES compute host(s) to report"
-  until "$B/python" "$HERE/bootstrap.py" computes "$W" "$COMPUTES" "$since"; do
-    ((t++ < 90)) || die "compute hosts did not report in time, see $W/log/nova-compute-*.log"
+  wait_computes 90 "$since"
+  log "compute host(s) reporting after $(($(date +%s) - since)) s"
+}
+
+# wait_computes TRIES [SINCE]: poll every 2 s, at most TRIES times, until bootstrap.py
+# counts COMPUTES usable compute hosts (with SINCE: each reported at or after it). Without
+# SINCE (a fresh start) each round also maps new hosts to the cell; a restarted compute
+# is mapped already.
+wait_computes() {
+  local tries=$1 since=${2:-} t=0
+  until "$B/python" "$HERE/bootstrap.py" computes "$W" "$COMPUTES" ${since:+"$since"}; do
+    ((t++ < tries)) || die "compute hosts not usable in time, see $W/log/nova-compute-*.log"
+    if [[ -z "$since" ]]; then
+      "$B/nova-manage" --config-file "$W/etc/nova/nova.conf" cell_v2 discover_hosts >/dev/null 2>&1 || true
+    fi
     sleep 2
   done
-  log "compute host(s) reporting after $(($(date +%s) - since)) s"
 }
 
 # start_compute N: fake-compute-N with a node identity that survives restarts
