@@ -20,14 +20,6 @@ description:
   - Changes nothing, and supports check mode.
   - Fails when libvirt cannot be asked or the base image cannot be read.
 options:
-  name:
-    description: The libvirt domain name of the guest.
-    type: str
-    required: true
-  uri:
-    description: The libvirt connection URI.
-    type: str
-    default: qemu:///system
   image:
     description: The base image the guest's disk is an overlay of.
     type: path
@@ -51,6 +43,8 @@ options:
     type: list
     elements: path
     default: []
+extends_documentation_fragment:
+  - q8s.cluster.libvirt_guest
 author:
   - q8s developers (@q8s)
 """
