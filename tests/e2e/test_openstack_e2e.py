@@ -438,13 +438,22 @@ def test_rebuild_guest_gives_a_fresh_guest(work, tenant, deployed, other_work, o
 
 def test_server_rebooted_through_nova_comes_back(work, tenant, deployed, other_work, other):
     """docs/repair.md, QEMU host rebooted: a hard reboot through nova's API restarts the
-    server's container; the guest comes back and guests.yml confirms it."""
+    server's container; its boot puts the forwarding rules back ahead of libvirt's without
+    any Ansible run (the q8s-firewall unit), the guest comes back (autostart) and
+    guests.yml confirms it."""
     guest, address = x86_guest(work, deployed)
     server = servers(tenant)[guest + "-host"]
     started = container(server.id)["State"]["StartedAt"]
     tenant.compute.reboot_server(server, "HARD")
     tenant.compute.wait_for_server(tenant.compute.get_server(server.id), status="ACTIVE", wait=300)
     assert container(server.id)["State"]["StartedAt"] != started, "the container was not restarted"
+    deadline = time.monotonic() + 180
+    while True:
+        rules = run("podman", "exec", "q8s-nova-%s" % server.id, "/usr/local/sbin/q8s-firewall", "check")
+        if rules.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert rules.returncode == 0, ("the rules did not come back after the reboot", rules.stdout, rules.stderr)
     confirmed = playbook(work, "guests.yml", "--limit", guest + "-host", "--tags", "emulated_worker")
     assert confirmed.returncode == 0, confirmed.stdout[-6000:]
     after = ssh(deployed["key"], "q8s", address, "hostname", port=2222)
