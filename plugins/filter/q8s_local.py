@@ -9,11 +9,18 @@ A podman network carries no owner but its label: provision_local.yml creates the
 with the label q8s_cluster=<cluster>, uses a network of that name only when it carries
 that label and the spec's subnet, and teardown_local.yml deletes it only then. A network
 of the name that someone else made (or another cluster, whose spec names it too) is never
-used, recreated or deleted."""
+used, recreated or deleted.
+
+The host containers q8s creates carry the label q8s_config, a digest of the options they
+were created with: a rerun leaves a running container with the same digest as it is,
+without asking podman_container (local_containers)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import hashlib
+import json
 
 # The label is the key of the servers' metadata on OpenStack: one name for the cluster's mark.
 from ansible_collections.q8s.cluster.plugins.module_utils.q8s_openstack import OWNER_KEY as OWNER_LABEL
@@ -85,6 +92,50 @@ def local_teardown_plan(containers, networks, cluster, name):
     return {"containers": sorted(own), "network": name if owned else "", "foreign_users": sorted(foreign), "not_owned": not_owned}
 
 
+# The label that carries the digest of a host container's options.
+CONFIG_LABEL = "q8s_config"
+
+
+def config_digest(options):
+    """The digest of a container's options (a dict of podman_container's options, its labels
+    among them), as its q8s_config label carries it."""
+    text = json.dumps(options, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def local_containers(containers, wanted):
+    """What provision_local.yml does with each host container: for each name of ``wanted``
+    ({name: the podman_container options it is created with, its labels under ``label``}),
+    ``label`` (the labels to ask podman_container for) and ``keep`` (true: the container
+    runs as it was created, podman_container is not asked at all).
+
+    A new container gets q8s_config, the digest of its options, among its labels; so does
+    one that carries the label already (a changed digest makes podman_container recreate
+    it, as a changed option would). A container without the label (made by an earlier q8s)
+    never gets it: podman_container compares labels and would recreate the container for
+    the new label alone; it goes through podman_container on every run, as before."""
+    by_name = {}
+    for container in containers or []:
+        if isinstance(container, dict):
+            for name in container.get("Names") or []:
+                by_name[name] = container
+    out = {}
+    for name, options in (wanted or {}).items():
+        labels = dict(options.get("label") or {})
+        have = by_name.get(name)
+        have_labels = _labels(have, "Labels")
+        if have is None or CONFIG_LABEL in have_labels:
+            labels[CONFIG_LABEL] = config_digest(dict(options, label=labels))
+        keep = (
+            CONFIG_LABEL in labels
+            and have is not None
+            and have.get("State") == "running"
+            and all(have_labels.get(key) == value for key, value in labels.items())
+        )
+        out[name] = {"label": labels, "keep": keep}
+    return out
+
+
 class FilterModule(object):
     def filters(self):
-        return {"local_network": local_network, "local_teardown_plan": local_teardown_plan}
+        return {"local_network": local_network, "local_teardown_plan": local_teardown_plan, "local_containers": local_containers}

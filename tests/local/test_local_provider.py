@@ -8,6 +8,7 @@ Run by tests/local.sh (make local), which prepares the machine and the images.
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -165,12 +166,18 @@ def test_replace_host_brings_back_host_and_guest(spec, deployed):
 def test_rerun_changes_nothing(deployed, tmp_path):
     """Nothing changes; and the tasks reach the host containers through the connection's
     kept channel (plugins/connection/podman.py): no podman exec per command, at most one
-    agent started per container (one whose agent has left after its idle time)."""
+    agent started per container (one whose agent has left after its idle time). The host
+    containers, running with their q8s_config label, are not inspected again
+    (containers.podman.podman_container is not run for them)."""
     log = tmp_path / "podman.log"
-    wrapper = tmp_path / "podman"
-    wrapper.write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\nexec podman "$@"\n' % log)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "podman"
+    real = shutil.which("podman")
+    wrapper.write_text('#!/bin/sh\nprintf "%%s\\n" "$*" >> %s\nexec %s "$@"\n' % (log, real))
     wrapper.chmod(0o755)
-    again = run(DEPLOY, SPEC, "--skip-tags", "kubernetes", check=True, env={"ANSIBLE_PODMAN_EXECUTABLE": str(wrapper)})
+    path = "%s:%s" % (bin_dir, os.environ["PATH"])
+    again = run(DEPLOY, SPEC, "--skip-tags", "kubernetes", check=True, env={"ANSIBLE_PODMAN_EXECUTABLE": str(wrapper), "PATH": path})
     changes = recap(again.stdout)
     assert changes and all(changed == 0 and failed == 0 for changed, failed in changes.values()), again.stdout[-6000:]
     calls = log.read_text().splitlines() if log.exists() else []
@@ -181,6 +188,10 @@ def test_rerun_changes_nothing(deployed, tmp_path):
     assert execs == [], execs[:5]
     started = [c.split()[1] for c in calls if c.startswith("exec ") and c.endswith(agent)]
     assert len(started) == len(set(started)) <= len(deployed["hosts"]), started
+    # podman_container's calls: container inspect first, then container run or start
+    verbs = ("container inspect", "container run", "container start", "container create", "inspect ", "run ", "start ", "create ")
+    inspected = [c for c in calls if c.startswith(verbs) and any(h in c.split() for h in deployed["hosts"])]
+    assert inspected == [], inspected
 
 
 @pytest.mark.last

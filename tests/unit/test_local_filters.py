@@ -64,3 +64,63 @@ def test_teardown_leaves_a_network_that_is_not_the_clusters():
     assert got == {"containers": ["demo--cp-0"], "network": "", "foreign_users": [], "not_owned": ["podman network shared (it has no q8s_cluster label)"]}
     # no network of the name at all: nothing to delete, nothing to say
     assert f.local_teardown_plan([], NETWORKS, "demo", "q8s-gone") == {"containers": [], "network": "", "foreign_users": [], "not_owned": []}
+
+
+# local_containers: which host containers a rerun leaves alone.
+WANTED = {
+    "demo--cp-0": {"image": "localhost/q8s-host:base", "ip": "10.89.80.2", "label": {"q8s_cluster": "demo", "q8s_role": "control_plane"}},
+    "demo--x86-1-host": {
+        "image": "localhost/q8s-host:virt",
+        "ip": "10.89.80.3",
+        "device": ["/dev/net/tun"],
+        "label": {"q8s_cluster": "demo", "q8s_role": "qemu_host"},
+    },
+}
+
+
+def made(name, labels, state="running"):
+    return {"Names": [name], "Labels": dict(labels), "State": state}
+
+
+def test_new_containers_get_the_digest_of_their_options():
+    plan = f.local_containers([], WANTED)
+    for name, options in WANTED.items():
+        assert not plan[name]["keep"]
+        digest = plan[name]["label"].pop(f.CONFIG_LABEL)
+        assert plan[name]["label"] == options["label"] and len(digest) == 16
+    assert f.local_containers(None, WANTED)["demo--cp-0"]["keep"] is False
+
+
+def test_a_running_container_with_its_digest_is_kept():
+    plan = f.local_containers([], WANTED)
+    running = [made(name, p["label"]) for name, p in plan.items()]
+    again = f.local_containers(running, WANTED)
+    assert all(p["keep"] for p in again.values()), again
+    assert again == {name: dict(p, keep=True) for name, p in plan.items()}
+
+
+def test_a_changed_option_a_stopped_container_or_another_owner_is_not_kept():
+    plan = f.local_containers([], WANTED)
+    labels = plan["demo--x86-1-host"]["label"]
+    changed = dict(WANTED, **{"demo--x86-1-host": dict(WANTED["demo--x86-1-host"], ip="10.89.80.9")})
+    cases = (
+        ([made("demo--x86-1-host", labels)], changed),
+        ([made("demo--x86-1-host", labels, state="exited")], WANTED),
+        ([made("demo--x86-1-host", dict(labels, q8s_cluster="other"))], WANTED),
+        ([made("demo--x86-1-host", dict(labels, q8s_role="control_plane"))], WANTED),
+    )
+    for containers, wanted in cases:
+        got = f.local_containers(containers, wanted)["demo--x86-1-host"]
+        assert not got["keep"], (containers, wanted)
+        # the digest label is asked for: podman_container recreates or starts the container
+        assert f.CONFIG_LABEL in got["label"]
+    assert f.local_containers([made("demo--x86-1-host", labels)], changed)["demo--x86-1-host"]["label"][f.CONFIG_LABEL] != labels[f.CONFIG_LABEL]
+
+
+def test_a_container_without_the_digest_label_never_gets_it():
+    """podman_container compares every label: adding one would recreate the container of an
+    existing cluster (made by an earlier q8s) for that label alone."""
+    old = [made(name, p["label"]) for name, p in WANTED.items()]
+    plan = f.local_containers(old, WANTED)
+    for name, options in WANTED.items():
+        assert plan[name] == {"label": options["label"], "keep": False}
