@@ -22,6 +22,8 @@ description:
     a QEMU TCG vCPU thread segfaults early in the guest's boot) is started again, at most O(restarts)
     times; each restart is listed in RV(restarted_after) and in a warning. A guest that powered itself
     off, or that someone destroyed, is not started again.
+  - Fails when libvirt leaves five looks in a row unanswered (a domain it does not know); one restart of
+    libvirtd in between is waited out.
   - Changes nothing but those restarts. Does not support check mode (the role skips the wait there).
 options:
   console:
@@ -105,6 +107,9 @@ def read_text(path):
         return ""
 
 
+# How many looks in a row libvirt may leave unanswered before the wait fails.
+UNANSWERED = 5
+
 # QEMU writes one of these per CPU feature that TCG lacks, at every start: not what stopped it.
 NOISE = "doesn't support requested feature"
 
@@ -152,6 +157,7 @@ def main():
     deadline = began + params["timeout"]
     restarted = []
     state = ""
+    unanswered = 0
 
     def result(**extra):
         return dict(elapsed=int(time.monotonic() - began), restarted_after=restarted, state=state, **extra)
@@ -165,8 +171,14 @@ def main():
             return
         rc, out, err = module.run_command([virsh, "--connect", uri, "domstate", "--reason", name], environ_update={"LC_ALL": "C"})
         if rc != 0:
-            module.fail_json(msg="guest %s: virsh --connect %s domstate failed: %s" % (name, uri, (err or out).strip()), **result())
-            return
+            # libvirtd restarting answers nothing for a moment; a domain that is gone, never
+            unanswered += 1
+            if unanswered >= UNANSWERED:
+                module.fail_json(msg="guest %s: virsh --connect %s domstate failed: %s" % (name, uri, (err or out).strip()), **result())
+                return
+            time.sleep(params["sleep"])
+            continue
+        unanswered = 0
         state = out.strip()
         if stopped(state):
             if crashed(state) and len(restarted) < params["restarts"]:
