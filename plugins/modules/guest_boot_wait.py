@@ -95,6 +95,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_libvirt import GUEST_ARGUMENT_SPEC, run_command
+
 # libvirt's states (virsh domstate) in which a domain no longer runs.
 STOPPED = ("shut off", "crashed")
 
@@ -133,8 +135,7 @@ def crashed(state):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
-            uri=dict(type="str", default="qemu:///system"),
+            GUEST_ARGUMENT_SPEC,
             console=dict(type="path", required=True),
             regex=dict(type="str", required=True),
             timeout=dict(type="int", default=900),
@@ -152,7 +153,11 @@ def main():
     except re.error as err:
         module.fail_json(msg="regex %r is not a valid regular expression: %s" % (params["regex"], err))
         return
-    virsh = module.get_bin_path("virsh", required=True)
+    binary = module.get_bin_path("virsh", required=True)
+
+    def virsh(*args):
+        return run_command(module, [binary, "--connect", uri] + list(args))
+
     began = time.monotonic()
     deadline = began + params["timeout"]
     restarted = []
@@ -169,7 +174,7 @@ def main():
                 module.warn("guest %s: its QEMU process had stopped (%s) and was started again" % (name, why))
             module.exit_json(changed=bool(restarted), match_groups=list(match.groups()), **result())
             return
-        rc, out, err = module.run_command([virsh, "--connect", uri, "domstate", "--reason", name], environ_update={"LC_ALL": "C"})
+        rc, out, err = virsh("domstate", "--reason", name)
         if rc != 0:
             # libvirtd restarting answers nothing for a moment; a domain that is gone, never
             unanswered += 1
@@ -185,8 +190,8 @@ def main():
                 restarted.append(state)
                 if state.startswith("crashed"):
                     # kept by on_crash=preserve: still active until destroyed
-                    module.run_command([virsh, "--connect", uri, "destroy", name], environ_update={"LC_ALL": "C"})
-                rc, out, err = module.run_command([virsh, "--connect", uri, "start", name], environ_update={"LC_ALL": "C"})
+                    virsh("destroy", name)
+                rc, out, err = virsh("start", name)
                 if rc != 0:
                     module.fail_json(msg="guest %s: QEMU stopped (%s); starting it again failed: %s" % (name, state, (err or out).strip()), **result())
                     return

@@ -102,6 +102,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_libvirt import GUEST_ARGUMENT_SPEC, run_command
+
 
 def read_spec(path):
     """The recorded spec: a dict, or {} when the file is missing, unreadable or no JSON object."""
@@ -147,8 +149,7 @@ def image_size(run, qemu_img, path):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
-            uri=dict(type="str", default="qemu:///system"),
+            GUEST_ARGUMENT_SPEC,
             image=dict(type="path", required=True),
             spec_file=dict(type="path", required=True),
             disk=dict(type="path", required=True),
@@ -160,7 +161,7 @@ def main():
     params = module.params
 
     def run(argv):
-        return module.run_command(argv, environ_update={"LC_ALL": "C"})
+        return run_command(module, argv)
 
     try:
         defined, active, autostart = domain_state(run, module.get_bin_path("virsh", required=True), params["uri"], params["name"])
