@@ -6,30 +6,14 @@ tests/unit/test_packages_filter.py).
 
 The roles ask dpkg first (a cheap command) and run ansible.builtin.apt only when a
 package is missing: apt opens its whole cache, about 0.6 s of a host's CPU per task, and
-a rerun with nothing to do ran it three times on every QEMU host."""
+a rerun with nothing to do ran it three times on every QEMU host. The logic is in
+module_utils/q8s_packages.py, which the module q8s.cluster.host_state shares."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# dpkg-query -W -f="${db:Status-Abbrev} ${Package}\n" NAME...: the status is three
-# characters (wanted, state, error flag). A package is there when its state is "i"
-# (installed) and the flag blank: "ii " and "hi " (held). Anything else ("un ", "rc ",
-# "iU ", "iF ", "iiR") is not there, or not whole.
-DPKG_QUERY_FORMAT = "${db:Status-Abbrev} ${Package}\n"
-
-
-def missing_packages(dpkg_output, wanted):
-    """The names of ``wanted`` that dpkg-query's ``dpkg_output`` (DPKG_QUERY_FORMAT) does
-    not show as installed, in the order given. A name dpkg cannot answer for (a version
-    pin ``name=1.2``, an architecture ``name:arm64``, a virtual or unknown package) counts
-    as missing: apt then decides, as it did without this check."""
-    installed = set()
-    for line in str(dpkg_output or "").splitlines():
-        # the status is three characters, the third a space when there is no error flag
-        if len(line) > 3 and line[1:3] == "i " and line[3:].strip():
-            installed.add(line[3:].strip())
-    return [name for name in wanted or [] if name not in installed]
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_packages import missing_packages
 
 
 class FilterModule(object):

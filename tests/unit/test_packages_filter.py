@@ -1,4 +1,4 @@
-"""missing_packages (plugins/filter/q8s_packages.py): the roles skip apt when dpkg shows
+"""missing_packages (module_utils/q8s_packages.py, the filter plugins/filter/q8s_packages.py): the roles skip apt when dpkg shows
 every package installed, and must never skip it when one is not."""
 
 import glob
@@ -8,7 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.q8s.cluster.plugins.filter import q8s_packages as p
+from ansible_collections.q8s.cluster.plugins.filter import q8s_packages as f
+from ansible_collections.q8s.cluster.plugins.module_utils import q8s_packages as p
 
 
 @pytest.mark.parametrize(
@@ -52,20 +53,29 @@ def tasks_of(role):
 
 
 @pytest.mark.parametrize("role", GUARDED)
-def test_the_roles_ask_dpkg_in_its_format_about_what_apt_installs(role):
-    """Each role asks dpkg about the very list its apt task installs, in the format the
-    filter reads, and runs apt only when the filter names a missing package."""
-    with open(os.path.join(ROOT, "roles", role, "vars", "main.yml"), encoding="utf-8") as handle:
-        role_vars = yaml.safe_load(handle)
-    assert role_vars["__%s_dpkg_format" % role] == p.DPKG_QUERY_FORMAT
+def test_the_roles_ask_dpkg_about_what_apt_installs(role):
+    """Each role asks dpkg about the very list its apt task installs - with a command in
+    the format the filter reads, or through host_state, which reads it the same way - and
+    runs apt only when a package of that list is missing."""
     packages = "__%s_packages" % role
     tasks = list(tasks_of(role))
-    asks = [t for t in tasks if "dpkg-query" in str(t.get("ansible.builtin.command", {}).get("argv", ""))]
+    commands = [t for t in tasks if "dpkg-query" in str(t.get("ansible.builtin.command", {}).get("argv", ""))]
+    probes = [t for t in tasks if "q8s.cluster.host_state" in t]
     installs = [t for t in tasks if "ansible.builtin.apt" in t]
-    assert len(asks) == 1 and installs, role
-    assert asks[0]["ansible.builtin.command"]["argv"] == "{{ ['dpkg-query', '-W', '-f=' ~ __%s_dpkg_format] + %s }}" % (role, packages)
-    registered = asks[0]["register"]
+    assert len(commands + probes) == 1 and installs, role
+    if commands:
+        with open(os.path.join(ROOT, "roles", role, "vars", "main.yml"), encoding="utf-8") as handle:
+            assert yaml.safe_load(handle)["__%s_dpkg_format" % role] == p.DPKG_QUERY_FORMAT
+        assert commands[0]["ansible.builtin.command"]["argv"] == "{{ ['dpkg-query', '-W', '-f=' ~ __%s_dpkg_format] + %s }}" % (role, packages)
+        missing = "%s.stdout | q8s.cluster.missing_packages(%s) | length > 0" % (commands[0]["register"], packages)
+    else:
+        assert packages in probes[0]["q8s.cluster.host_state"]["packages"], role
+        missing = "%s.missing_packages | length > 0" % probes[0]["register"]
     for task in installs:
         assert task["ansible.builtin.apt"]["name"] == "{{ %s }}" % packages, task["name"]
         when = task["when"] if isinstance(task["when"], list) else [task["when"]]
-        assert "%s.stdout | q8s.cluster.missing_packages(%s) | length > 0" % (registered, packages) in when, task["name"]
+        assert missing in when, task["name"]
+
+
+def test_the_filter_is_module_utils_function():
+    assert f.FilterModule().filters()["missing_packages"] is p.missing_packages

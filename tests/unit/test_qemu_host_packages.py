@@ -34,7 +34,7 @@ FIRMWARE = {
 def install_list(architectures, distribution):
     """The package list the role's apt task installs (the role's own Jinja expression,
     __qemu_host_packages, which its dpkg check asks about too)."""
-    tasks = load(ROLE, "tasks", "main.yml")
+    tasks = load(ROLE, "tasks", "apply.yml")
     task = [t for t in tasks if t.get("name") == "Install QEMU, libvirt and the Python bindings"][0]
     assert task["ansible.builtin.apt"]["name"] == "{{ __qemu_host_packages }}"
     expression = VARS["__qemu_host_packages"]
