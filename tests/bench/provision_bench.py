@@ -22,7 +22,9 @@ services spent in them (their gunicorn access logs), and each service's CPU time
 
 The bench brings its own cloud: work dir Q8S_BENCH_CLOUD_DIR (default
 /var/tmp/q8s-cloud-bench, its own databases, made anew for every run unless --keep-cloud)
-with Q8S_BENCH_COMPUTES fake computes (default 4), started here and stopped afterwards; the integration tests' cloud
+with Q8S_BENCH_COMPUTES fake computes (default 16: on 4, each build made its compute fetch the
+allocations of every instance it held, which grew with the square of the servers per
+compute), started here and stopped afterwards; the integration tests' cloud
 (/var/tmp/q8s-cloud) is not touched. The cloud's ports are fixed, so the run waits for
 /var/lock/q8s-cloud.lock like every other user of the loopback cloud.
 """
@@ -397,7 +399,7 @@ def main():
         os.environ,
         Q8S_CLOUD_DIR=str(workdir),
         Q8S_CLOUD_COMPUTE="fake",
-        Q8S_CLOUD_COMPUTES=os.environ.get("Q8S_BENCH_COMPUTES", "4"),
+        Q8S_CLOUD_COMPUTES=os.environ.get("Q8S_BENCH_COMPUTES", "16"),
         Q8S_CLOUD_NEUTRON_WORKERS=str(args.neutron_workers),
     )
     # SIGTERM too must run the finally below: the cloud stops before the lock goes
