@@ -174,6 +174,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.q8s.cluster.plugins.module_utils.q8s_libvirt import run_command
 from ansible_collections.q8s.cluster.plugins.module_utils.q8s_packages import DPKG_QUERY_FORMAT, missing_packages
 
 
@@ -183,7 +184,7 @@ def run(module, argv):
     found = os.access(argv[0], os.X_OK) if os.sep in argv[0] else module.get_bin_path(argv[0])
     if not found:
         return None, ""
-    rc, out, _err = module.run_command(argv, environ_update={"LC_ALL": "C"})
+    rc, out, _err = run_command(module, argv)
     return rc, out
 
 

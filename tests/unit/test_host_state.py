@@ -5,18 +5,13 @@ reads (template, file, lineinfile) write first, then it compares; each kind of
 difference is then made on purpose."""
 
 import hashlib
-import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
-import yaml
 
 import inventory_cases
 from ansible_collections.q8s.cluster.plugins.modules import host_state
-from inventory_cases import BIN, ROOT, env
 
 # What a role's template holds: a managed-by line, blocks that trim_blocks folds, a
 # trailing newline, and text that is not ASCII.
@@ -35,24 +30,11 @@ CONF = '#user = "root"\n#group = "root"\nuser = "nobody"\nmax_files = 10\n'
 
 
 def playbook(tmp_path, tasks):
-    """Run tasks on localhost; returns the play's JSON result."""
+    """Run tasks on localhost; returns each task's result."""
     play = [{"hosts": "localhost", "gather_facts": False, "vars": {"ports": [22, 68], "extra": "x", "name": "n1"}, "tasks": tasks}]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    argv = [
-        os.path.join(BIN, "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        "ansible_python_interpreter=" + sys.executable,
-        str(tmp_path / "play.yml"),
-    ]
-    environ = dict(env(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    proc = subprocess.run(argv, cwd=ROOT, env=environ, capture_output=True, text=True, check=False)
+    proc = inventory_cases.run_local_playbook(play, tmp_path, inventory_cases.JSON_CALLBACK)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("{") :])[0]
-    return [task["hosts"]["localhost"] for task in out["plays"][0]["tasks"]]
+    return inventory_cases.json_results(proc.stdout)
 
 
 def test_nothing_differs_after_the_modules_wrote_the_state(tmp_path):

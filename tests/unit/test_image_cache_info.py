@@ -4,18 +4,13 @@ get_url from file:// URLs, SUMS files in each format get_url reads, files pushed
 copy, and a cached image whose published checksum changed."""
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
 
 import pytest
-import yaml
 from ansible.modules import get_url
 
 import inventory_cases
 from ansible_collections.q8s.cluster.plugins.modules import image_cache_info
-from inventory_cases import BIN, ROOT, env
 
 
 def sha256(data):
@@ -120,18 +115,7 @@ def run_images(tmp_path, images):
             ],
         }
     ]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    argv = [
-        os.path.join(BIN, "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        "ansible_python_interpreter=" + sys.executable,
-        str(tmp_path / "play.yml"),
-    ]
-    proc = subprocess.run(argv, cwd=ROOT, env=dict(env(), ANSIBLE_NOCOLOR="1"), capture_output=True, text=True, check=False)
+    proc = inventory_cases.run_local_playbook(play, tmp_path, {"ANSIBLE_NOCOLOR": "1"})
     return proc.returncode, proc.stdout + proc.stderr
 
 
